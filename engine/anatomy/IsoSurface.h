@@ -1,0 +1,24 @@
+#pragma once
+// Iso-surface extraction (marching cubes with face-consistent ambiguity resolution, so closed
+// regions give watertight, consistently oriented meshes). Vertices in LPS mm, wound
+// counter-clockwise seen from outside the region above the iso value.
+#include "core/Progress.h"
+#include "model/Mesh.h"
+#include "model/Volume.h"
+
+namespace precis::anatomy {
+
+struct IsoSurfaceOptions {
+    bool computeNormals = true;
+};
+
+/// Surface where the volume crosses `isoHu` (the "inside" is >= isoHu... strictly: > isoHu).
+model::Mesh extractIsoSurface(const model::Volume& volume, double isoHu,
+                              const IsoSurfaceOptions& options = {}, const Progress& progress = {});
+
+/// Surface of the voxels whose label equals `label` (inside = label, iso at 0.5).
+model::Mesh extractLabelSurface(const model::LabelMap& labels, std::uint8_t label,
+                                const IsoSurfaceOptions& options = {},
+                                const Progress& progress = {});
+
+} // namespace precis::anatomy

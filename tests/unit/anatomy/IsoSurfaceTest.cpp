@@ -1,0 +1,112 @@
+#include "anatomy/IsoSurface.h"
+
+#include <gtest/gtest.h>
+
+#include <glm/gtc/matrix_transform.hpp>
+
+#include <cmath>
+#include <numbers>
+
+using namespace precis;
+
+namespace {
+
+/// A volume holding 100 * (radius - distance to centre), i.e. the sphere's signed distance in
+/// hundredths of a millimetre, on an oblique grid: inside > 0.
+model::Volume sphereVolume(double radiusMm, glm::dvec3 centerLps, const glm::dmat3& direction,
+                           glm::dvec3 spacing, int n) {
+    model::ImageGeometry g;
+    g.dims = {n, n, n};
+    g.spacingMm = spacing;
+    g.direction = direction;
+    // Put the grid centre on the sphere centre.
+    g.originMm = centerLps - direction * (glm::dvec3((n - 1) / 2.0) * spacing);
+    model::Volume v(g);
+    for (int k = 0; k < n; ++k)
+        for (int j = 0; j < n; ++j)
+            for (int i = 0; i < n; ++i) {
+                double d = glm::length(g.worldFromIndex({i, j, k}) - centerLps);
+                v.at(i, j, k) = static_cast<std::int16_t>(std::lround(100.0 * (radiusMm - d)));
+            }
+    return v;
+}
+
+glm::dmat3 obliqueDirection() {
+    return glm::dmat3(glm::rotate(glm::rotate(glm::dmat4(1.0), glm::radians(30.0), {0, 0, 1}),
+                                  glm::radians(20.0), {1, 0, 0}));
+}
+
+} // namespace
+
+TEST(IsoSurface, SphereOnObliqueAnisotropicGridIsWatertightAndExact) {
+    const double r = 20.0;
+    const glm::dvec3 c(12.0, -40.0, 300.0); // far from the origin: vertices must be in LPS
+    auto vol = sphereVolume(r, c, obliqueDirection(), {0.9, 1.1, 1.3}, 56);
+    model::Mesh mesh = anatomy::extractIsoSurface(vol, 0.0);
+    ASSERT_FALSE(mesh.empty());
+    EXPECT_TRUE(mesh.isClosedManifold());
+    const double area = mesh.areaMm2(), volume = mesh.signedVolumeMm3();
+    const double areaTrue = 4 * std::numbers::pi * r * r;
+    const double volumeTrue = 4.0 / 3.0 * std::numbers::pi * r * r * r;
+    RecordProperty("areaRelErr", std::to_string(area / areaTrue - 1));
+    RecordProperty("volumeRelErr", std::to_string(volume / volumeTrue - 1));
+    EXPECT_NEAR(volume / volumeTrue, 1.0, 0.01) << "volume " << volume << " vs " << volumeTrue;
+    EXPECT_NEAR(area / areaTrue, 1.0, 0.02) << "area " << area << " vs " << areaTrue;
+    // Every vertex lies on the sphere in world LPS (within the sampling error of the field).
+    double worst = 0;
+    for (const auto& p : mesh.positions) worst = std::max(worst, std::abs(glm::length(glm::dvec3(p) - c) - r));
+    EXPECT_LT(worst, 0.1);
+    // Normals point outward.
+    mesh.computeNormals();
+    int outward = 0;
+    for (std::size_t i = 0; i < mesh.positions.size(); ++i)
+        outward += glm::dot(glm::dvec3(mesh.normals[i]), glm::dvec3(mesh.positions[i]) - c) > 0;
+    EXPECT_EQ(outward, static_cast<int>(mesh.positions.size()));
+}
+
+TEST(IsoSurface, RegionTouchingTheBorderIsClosed) {
+    model::ImageGeometry g;
+    g.dims = {8, 9, 10};
+    model::Volume v(g, 0);
+    for (int k = 0; k < 10; ++k)
+        for (int j = 0; j < 9; ++j)
+            for (int i = 0; i < 8; ++i) v.at(i, j, k) = (i < 4) ? 500 : -500;
+    model::Mesh mesh = anatomy::extractIsoSurface(v, 0.0);
+    EXPECT_TRUE(mesh.isClosedManifold());
+    // Box from voxel centre 0 to the crossing at 3.5 along x, 0..8 in y, 0..9 in z.
+    EXPECT_NEAR(mesh.signedVolumeMm3(), 3.5 * 8 * 9, 1e-3);
+}
+
+TEST(IsoSurface, ManyDisconnectedBlobsAcrossChunkBoundaries) {
+    // Random-ish field that exercises every case and the stitching between thread chunks.
+    model::ImageGeometry g;
+    g.dims = {23, 19, 41};
+    model::Volume v(g, 0);
+    std::uint32_t s = 12345;
+    for (auto& x : v.voxels) {
+        s = s * 1664525u + 1013904223u;
+        x = static_cast<std::int16_t>(int(s >> 22) - 512);
+    }
+    model::Mesh mesh = anatomy::extractIsoSurface(v, 0.5);
+    EXPECT_TRUE(mesh.isClosedManifold());
+    EXPECT_GT(mesh.signedVolumeMm3(), 0.0);
+}
+
+TEST(IsoSurface, LabelSurfaceOfABoxHasTheBoxVolume) {
+    model::ImageGeometry g;
+    g.dims = {20, 20, 20};
+    g.spacingMm = {0.5, 0.5, 2.0};
+    model::LabelMap labels(g, 0);
+    for (int k = 5; k < 15; ++k)
+        for (int j = 4; j < 12; ++j)
+            for (int i = 2; i < 18; ++i) labels.at(i, j, k) = 7;
+    model::Mesh mesh = anatomy::extractLabelSurface(labels, 7);
+    EXPECT_TRUE(mesh.isClosedManifold());
+    // The 0.5 crossings sit halfway between voxel centres, so faces lie on the voxelised box
+    // (16 x 8 x 10 voxels = 8 x 4 x 20 mm); linear interpolation chamfers each of the 12 edges by a
+    // right triangle with legs of half a voxel: 4 edges along each axis, length = box side.
+    const double sx = 0.5, sy = 0.5, sz = 2.0, lx = 8, ly = 4, lz = 20;
+    const double chamfer = 4 * lx * (sy * sz / 8) + 4 * ly * (sx * sz / 8) + 4 * lz * (sx * sy / 8);
+    EXPECT_NEAR(mesh.signedVolumeMm3(), lx * ly * lz - chamfer, 0.5);
+    EXPECT_TRUE(anatomy::extractLabelSurface(labels, 3).empty());
+}
