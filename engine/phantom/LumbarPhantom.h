@@ -17,18 +17,19 @@
 namespace precis::phantom {
 
 struct PhantomOptions {
-    std::uint64_t seed = 1;     // noise seed; same seed -> identical voxels
+    std::uint64_t seed = 1; // noise seed; same seed -> identical voxels
     int columns = 384;
     int rows = 384;
     int slices = 240;
-    double pixelMm = 0.78;      // in-plane spacing
-    double sliceMm = 1.0;       // slice spacing = thickness
-    double noiseSdHu = 20.0;    // Gaussian noise SD (HU)
+    double pixelMm = 0.78;   // in-plane spacing
+    double sliceMm = 1.0;    // slice spacing = thickness
+    double noiseSdHu = 20.0; // Gaussian noise SD (HU)
 };
 
 struct Landmark {
     std::string name;  // "L4_left_medial_branch_target"
-    std::string kind;  // "medial_branch_target", "drg_center", "safe_triangle_target", "interlaminar_target", ...
+    std::string kind;  // "medial_branch_target", "drg_center", "safe_triangle_target",
+                       // "interlaminar_target", ...
     std::string level; // "L4"
     std::string side;  // "left", "right", "midline"
     glm::dvec3 lps{0.0};
@@ -49,15 +50,16 @@ struct Truth {
 };
 
 struct Phantom {
-    model::Volume ct;        // HU, identity filled (PHANTOM^LUMBAR, CT, HFP)
-    model::LabelMap labels;  // same grid as ct; values = Truth::structures[].label
+    model::Volume ct;       // HU, identity filled (PHANTOM^LUMBAR, CT, HFP)
+    model::LabelMap labels; // same grid as ct; values = Truth::structures[].label
     Truth truth;
 };
 
 /// Builds the phantom (deterministic for a given seed). Fails only on invalid options or cancel.
 Result<Phantom> makeLumbarPhantom(const PhantomOptions& options, const Progress& progress = {});
 
-/// truth.json text: {"frame":"LPS","units":"mm","structures":[...],"landmarks":[...],"polylines":[...]}
+/// truth.json text:
+/// {"frame":"LPS","units":"mm","structures":[...],"landmarks":[...],"polylines":[...]}
 std::string truthToJson(const Truth& truth);
 Result<Truth> truthFromJson(std::string_view json);
 
