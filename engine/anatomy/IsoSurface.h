@@ -8,6 +8,10 @@
 
 namespace precis::anatomy {
 
+/// Iso value that gives the bone surface on CT: above cancellous bone (~250-270 HU), so the
+/// cortical shell is drawn, and above enhanced vessels in most contrast scans.
+inline constexpr double kBoneIsoHu = 300.0;
+
 struct IsoSurfaceOptions {
     bool computeNormals = true;
 };

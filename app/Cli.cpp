@@ -1,0 +1,428 @@
+#include "Cli.h"
+
+#include "anatomy/IsoSurface.h"
+#include "anatomy/LabelMapFile.h"
+#include "core/AtomicFile.h"
+#include "core/Error.h"
+#include "core/Log.h"
+#include "dicom/SeriesReader.h"
+#include "dicom/SeriesWriter.h"
+#include "phantom/LumbarPhantom.h"
+#include "render/Camera.h"
+#include "render/Context.h"
+#include "render/Image.h"
+#include "render/SceneRenderer.h"
+
+#ifdef PRECIS_HAVE_GUI
+#include "gui/GuiApp.h"
+#endif
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace precis::app {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+constexpr const char* kVersion = "0.1.0";
+
+constexpr const char* kUsage = R"(precis — planning and rehearsal of interventional pain procedures
+
+Usage:
+  precis                      open the planner on the last case (the lumbar phantom the first time)
+  precis DIR                  open the planner on the DICOM series in DIR
+  precis <command> [options]  run a headless command
+
+Commands:
+  phantom --out DIR [--seed N]
+        Write the synthetic lumbar phantom (prone, L2-S1) as a DICOM CT series (one file per
+        slice, CT_0001.dcm ...) into DIR, with its label volume (labels.nrrd, uint8, LPS) and
+        ground truth (truth.json: structures, landmarks, polylines in LPS mm).
+        --seed N            noise seed (default 1); the same seed gives identical voxels
+  info DIR
+        Print JSON describing every image series under DIR:
+        {"series":[{"seriesInstanceUid","modality","description","dims":[x,y,z],
+          "spacingMm":[x,y,z],"originMm":[x,y,z],"direction":[9 numbers],"huRange":[min,max],
+          "warnings":[...]}]}
+        dims = [columns, rows, slices]; spacingMm = [along a row, along a column, between
+        slices]; originMm = LPS centre of voxel (0,0,0); direction = row direction, column
+        direction, slice normal (3 numbers each). Slices are ordered along the normal.
+  render DIR --out FILE.png [--width W] [--height H] [--view V] [--iso HU]
+        Draw the bone surface (iso-surface at --iso, default 300 HU) of the largest series in DIR
+        offscreen with Vulkan and write a PNG (default 1280x960).
+        --view V            anterior | posterior (default) | left | right | superior | inferior |
+                            oblique. Anterior shows the patient's right on the image left.
+
+Options for the planner (GUI):
+  --screenshot FILE.png  --frames N   render N frames, save a screenshot and exit (scripted runs)
+
+Global options:
+  -h, --help      this text            --version    print the version
+  -v, --verbose   developer log on stderr
+
+Environment:
+  PRECIS_VK_VALIDATION=1   enable Vulkan validation layers (tests do); any message fails the run
+  PRECIS_THREADS=N         worker threads (default: all cores)
+
+Exit codes: 0 success, 1 failure (message on stderr), 2 usage error.
+Coordinates are DICOM patient LPS in millimetres everywhere.
+)";
+
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> options; // --name value
+    std::vector<std::string> flags;             // --name
+};
+
+/// Options that take a value; everything else starting with "--" is a flag.
+bool takesValue(const std::string& name) {
+    static const char* kValued[] = {"--out", "--seed", "--width", "--height", "--view",
+                                    "--iso", "--screenshot", "--frames"};
+    return std::any_of(std::begin(kValued), std::end(kValued),
+                       [&](const char* v) { return name == v; });
+}
+
+Result<Args> parseArgs(int argc, char** argv, int from) {
+    Args args;
+    for (int i = from; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.rfind("--", 0) == 0 && a.size() > 2) {
+            auto eq = a.find('=');
+            if (eq != std::string::npos) {
+                args.options[a.substr(0, eq)] = a.substr(eq + 1);
+            } else if (takesValue(a)) {
+                if (i + 1 >= argc) return fail(ErrorCode::InvalidArgument, a + " needs a value");
+                args.options[a] = argv[++i];
+            } else {
+                args.flags.push_back(a);
+            }
+        } else if (a == "-v" || a == "-h") {
+            args.flags.push_back(a == "-v" ? "--verbose" : "--help");
+        } else {
+            args.positional.push_back(a);
+        }
+    }
+    return args;
+}
+
+bool hasFlag(const Args& a, const std::string& f) {
+    return std::find(a.flags.begin(), a.flags.end(), f) != a.flags.end();
+}
+
+Result<long> intOption(const Args& a, const std::string& name, long fallback, long lo, long hi) {
+    auto it = a.options.find(name);
+    if (it == a.options.end()) return fallback;
+    char* end = nullptr;
+    long v = std::strtol(it->second.c_str(), &end, 10);
+    if (!end || *end != '\0' || it->second.empty() || v < lo || v > hi)
+        return fail(ErrorCode::InvalidArgument,
+                    fmt::format("{} must be an integer from {} to {} (got '{}')", name, lo, hi,
+                                it->second));
+    return v;
+}
+
+Result<double> doubleOption(const Args& a, const std::string& name, double fallback) {
+    auto it = a.options.find(name);
+    if (it == a.options.end()) return fallback;
+    char* end = nullptr;
+    double v = std::strtod(it->second.c_str(), &end);
+    if (!end || *end != '\0' || it->second.empty())
+        return fail(ErrorCode::InvalidArgument,
+                    fmt::format("{} must be a number (got '{}')", name, it->second));
+    return v;
+}
+
+/// Rejects options a command does not know, so typos never pass silently.
+Result<void> allowOnly(const Args& a, std::initializer_list<const char*> allowed) {
+    auto ok = [&](const std::string& n) {
+        if (n == "--verbose" || n == "--help") return true;
+        return std::any_of(allowed.begin(), allowed.end(), [&](const char* x) { return n == x; });
+    };
+    for (auto& [n, v] : a.options)
+        if (!ok(n)) return fail(ErrorCode::InvalidArgument, "unknown option " + n);
+    for (auto& n : a.flags)
+        if (!ok(n)) return fail(ErrorCode::InvalidArgument, "unknown option " + n);
+    return {};
+}
+
+/// Progress on stderr only when a person is watching (DESIGN.md "Long work").
+Progress terminalProgress() {
+    if (!::isatty(STDERR_FILENO)) return {};
+    return Progress([last = -1](double f, std::string_view stage) mutable {
+        int pct = static_cast<int>(f * 100);
+        if (pct == last) return;
+        last = pct;
+        std::fprintf(stderr, "\r%.*s %3d%%%s", int(stage.size()), stage.data(), pct,
+                     pct >= 100 ? "\n" : "");
+        std::fflush(stderr);
+    });
+}
+
+int reportError(const Error& e) {
+    std::fprintf(stderr, "precis: error: %s\n", e.message.c_str());
+    if (!e.detail.empty()) log::debug("detail: {}", e.detail);
+    return e.code == ErrorCode::InvalidArgument ? 2 : 1;
+}
+
+// --- phantom ---------------------------------------------------------------------------------
+
+int cmdPhantom(const Args& a) {
+    if (auto ok = allowOnly(a, {"--out", "--seed"}); !ok) return reportError(ok.error());
+    auto out = a.options.find("--out");
+    if (out == a.options.end() || !a.positional.empty())
+        return reportError({ErrorCode::InvalidArgument, "usage: precis phantom --out DIR [--seed N]", {}});
+    auto seed = intOption(a, "--seed", 1, 0, std::numeric_limits<long>::max());
+    if (!seed) return reportError(seed.error());
+
+    phantom::PhantomOptions opts;
+    opts.seed = static_cast<std::uint64_t>(*seed);
+    auto t0 = std::chrono::steady_clock::now();
+    auto ph = phantom::makeLumbarPhantom(opts, terminalProgress());
+    if (!ph) return reportError(ph.error());
+    const fs::path dir = out->second;
+    dicom::SeriesWriteOptions w;
+    w.studyDescription = "Precis lumbar phantom";
+    w.seriesDescription = ph->ct.identity.seriesDescription;
+    auto id = dicom::writeCtSeries(ph->ct, w, dir);
+    if (!id) return reportError(id.error());
+    if (auto r = anatomy::writeLabelMap(ph->labels, dir / "labels.nrrd"); !r) return reportError(r.error());
+    if (auto r = writeFileAtomically(dir / "truth.json", phantom::truthToJson(ph->truth)); !r)
+        return reportError(r.error());
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto& g = ph->ct.geometry;
+    std::printf("wrote lumbar phantom to %s: %d DICOM slices (%dx%d, %.2f x %.2f x %.2f mm), "
+                "labels.nrrd, truth.json (%zu structures, %zu landmarks) in %.1f s\n",
+                dir.c_str(), g.dims[2], g.dims[0], g.dims[1], g.spacingMm.x, g.spacingMm.y,
+                g.spacingMm.z, ph->truth.structures.size(), ph->truth.landmarks.size(), s);
+    return 0;
+}
+
+// --- info ------------------------------------------------------------------------------------
+
+json vec3(const glm::dvec3& v) { return json::array({v.x, v.y, v.z}); }
+
+int cmdInfo(const Args& a) {
+    if (auto ok = allowOnly(a, {}); !ok) return reportError(ok.error());
+    if (a.positional.size() != 1)
+        return reportError({ErrorCode::InvalidArgument, "usage: precis info DIR", {}});
+    auto series = dicom::scanSeries(a.positional[0], terminalProgress());
+    if (!series) return reportError(series.error());
+    json out;
+    out["series"] = json::array();
+    int failures = 0;
+    for (const auto& s : *series) {
+        auto loaded = dicom::loadSeries(s, terminalProgress());
+        json j;
+        j["seriesInstanceUid"] = s.seriesInstanceUid;
+        j["modality"] = s.modality;
+        j["description"] = s.description;
+        j["files"] = s.files.size();
+        if (!loaded) {
+            ++failures;
+            j["error"] = loaded.error().message;
+            j["warnings"] = json::array();
+            out["series"].push_back(j);
+            continue;
+        }
+        const auto& v = loaded->volume;
+        const auto& g = v.geometry;
+        j["dims"] = {g.dims[0], g.dims[1], g.dims[2]};
+        j["spacingMm"] = vec3(g.spacingMm);
+        j["originMm"] = vec3(g.originMm);
+        json dir = json::array();
+        for (int c = 0; c < 3; ++c)
+            for (int r = 0; r < 3; ++r) dir.push_back(g.direction[c][r]);
+        j["direction"] = dir;
+        auto [lo, hi] = std::minmax_element(v.voxels.begin(), v.voxels.end());
+        j["huRange"] = {*lo, *hi};
+        j["patientPosition"] = v.identity.patientPosition;
+        j["frameOfReferenceUid"] = v.identity.frameOfReferenceUid;
+        json warnings = json::array();
+        for (const auto& w : loaded->report.warnings)
+            warnings.push_back({{"code", w.code}, {"message", w.message}, {"files", w.files}});
+        for (const auto& w : s.scanWarnings)
+            warnings.push_back({{"code", "unreadable-file"}, {"message", w}, {"files", json::array()}});
+        j["warnings"] = warnings;
+        out["series"].push_back(j);
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return failures == static_cast<int>(series->size()) ? 1 : 0;
+}
+
+// --- render ----------------------------------------------------------------------------------
+
+bool validationRequested() {
+    const char* v = std::getenv("PRECIS_VK_VALIDATION");
+    return v && std::string(v) == "1";
+}
+
+int cmdRender(const Args& a) {
+    if (auto ok = allowOnly(a, {"--out", "--width", "--height", "--view", "--iso"}); !ok)
+        return reportError(ok.error());
+    auto out = a.options.find("--out");
+    if (a.positional.size() != 1 || out == a.options.end())
+        return reportError({ErrorCode::InvalidArgument,
+                            "usage: precis render DIR --out FILE.png [--width W --height H] "
+                            "[--view V] [--iso HU]",
+                            {}});
+    auto width = intOption(a, "--width", 1280, 16, 16384);
+    if (!width) return reportError(width.error());
+    auto height = intOption(a, "--height", 960, 16, 16384);
+    if (!height) return reportError(height.error());
+    auto iso = doubleOption(a, "--iso", anatomy::kBoneIsoHu);
+    if (!iso) return reportError(iso.error());
+    std::string viewName = a.options.contains("--view") ? a.options.at("--view") : "posterior";
+    auto view = render::viewPresetFromString(viewName);
+    if (!view)
+        return reportError({ErrorCode::InvalidArgument,
+                            "--view must be anterior, posterior, left, right, superior, inferior "
+                            "or oblique (got '" + viewName + "')",
+                            {}});
+
+    auto loaded = dicom::loadLargestSeries(a.positional[0], terminalProgress());
+    if (!loaded) return reportError(loaded.error());
+    model::Mesh mesh = anatomy::extractIsoSurface(loaded->volume, *iso, {}, terminalProgress());
+    if (mesh.empty())
+        return reportError({ErrorCode::InvalidArgument,
+                            fmt::format("no surface at {} HU in {}: try another --iso", *iso,
+                                        a.positional[0]),
+                            {}});
+    render::ContextOptions copts;
+    copts.validation = validationRequested();
+    auto ctx = render::Context::create(copts);
+    if (!ctx) return reportError(ctx.error());
+    render::MeshItem item{&mesh, glm::vec4(model::defaultColor(model::StructureKind::Bone), 1.0f)};
+    auto camera = render::Camera::fit(mesh.bounds(), *view);
+    auto image = render::renderMeshesOffscreen(**ctx, std::span(&item, 1), camera,
+                                               static_cast<int>(*width), static_cast<int>(*height));
+    if (!image) return reportError(image.error());
+    if (auto r = render::writePng(*image, out->second); !r) return reportError(r.error());
+    std::printf("wrote %s (%ldx%ld, %s view, %zu triangles at %g HU, device %s)\n",
+                out->second.c_str(), *width, *height, viewName.c_str(), mesh.triangleCount(), *iso,
+                (*ctx)->deviceName().c_str());
+    if ((*ctx)->validationMessageCount() > 0) {
+        for (const auto& m : (*ctx)->validationMessages())
+            std::fprintf(stderr, "precis: vulkan validation: %s\n", m.c_str());
+        return 1;
+    }
+    return 0;
+}
+
+// --- planner (GUI) ---------------------------------------------------------------------------
+
+fs::path dataHome() {
+    if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return fs::path(x) / "precis";
+    if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".local/share/precis";
+    return fs::temp_directory_path() / "precis";
+}
+
+fs::path lastCaseFile() { return dataHome() / "last-case"; }
+
+/// The case to open when none is named: the last one, else the phantom (generated once).
+Result<fs::path> defaultCase() {
+    if (auto last = readFile(lastCaseFile())) {
+        fs::path p = *last;
+        if (!p.empty() && fs::exists(p)) return p;
+    }
+    fs::path dir = dataHome() / "phantom";
+    if (!fs::exists(dir / "truth.json")) {
+        std::fprintf(stderr, "precis: generating the lumbar phantom in %s\n", dir.c_str());
+        Args a;
+        a.options["--out"] = dir.string();
+        if (cmdPhantom(a) != 0)
+            return fail(ErrorCode::IoError, "could not generate the phantom in " + dir.string());
+    }
+    return dir;
+}
+
+bool haveDisplay() {
+    const char* x = std::getenv("DISPLAY");
+    const char* w = std::getenv("WAYLAND_DISPLAY");
+    return (x && *x) || (w && *w);
+}
+
+int cmdOpen(const Args& a) {
+    if (auto ok = allowOnly(a, {"--screenshot", "--frames", "--width", "--height"}); !ok)
+        return reportError(ok.error());
+    if (a.positional.size() > 1)
+        return reportError({ErrorCode::InvalidArgument, "usage: precis [DIR]", {}});
+    fs::path casePath;
+    if (a.positional.empty()) {
+        auto c = defaultCase();
+        if (!c) return reportError(c.error());
+        casePath = *c;
+    } else {
+        casePath = a.positional[0];
+        if (!fs::exists(casePath))
+            return reportError({ErrorCode::NotFound, casePath.string() + ": no such file or folder", {}});
+    }
+    (void)writeFileAtomically(lastCaseFile(), fs::absolute(casePath).string());
+
+    if (!haveDisplay()) {
+        // Headless machine: draw the same scene offscreen and say where it went.
+        fs::path png = a.options.contains("--screenshot") ? fs::path(a.options.at("--screenshot"))
+                                                          : fs::current_path() / "precis-view.png";
+        std::fprintf(stderr, "precis: no display available; rendering the case headless instead\n");
+        Args r;
+        r.positional = {casePath.string()};
+        r.options["--out"] = png.string();
+        return cmdRender(r);
+    }
+#ifdef PRECIS_HAVE_GUI
+    gui::GuiOptions g;
+    g.seriesPath = casePath;
+    if (a.options.contains("--screenshot")) g.screenshotPath = a.options.at("--screenshot");
+    auto frames = intOption(a, "--frames", 0, 0, 1000000);
+    if (!frames) return reportError(frames.error());
+    g.frames = static_cast<int>(*frames);
+    auto w = intOption(a, "--width", 1600, 320, 16384), h = intOption(a, "--height", 900, 240, 16384);
+    if (!w || !h) return reportError(!w ? w.error() : h.error());
+    g.width = static_cast<int>(*w);
+    g.height = static_cast<int>(*h);
+    g.validation = validationRequested();
+    return gui::runGui(g);
+#else
+    return reportError({ErrorCode::Unsupported, "this build has no GUI (PRECIS_BUILD_GUI=OFF)", {}});
+#endif
+}
+
+} // namespace
+
+int runCli(int argc, char** argv) {
+    std::string command = argc > 1 ? argv[1] : "";
+    bool isCommand = command == "phantom" || command == "info" || command == "render";
+    auto args = parseArgs(argc, argv, isCommand ? 2 : 1);
+    if (!args) return reportError(args.error());
+    if (hasFlag(*args, "--verbose")) log::setLevel(log::Level::Debug);
+    if (hasFlag(*args, "--help") || command == "help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (hasFlag(*args, "--version")) {
+        std::printf("precis %s\n", kVersion);
+        return 0;
+    }
+    if (command == "phantom") return cmdPhantom(*args);
+    if (command == "info") return cmdInfo(*args);
+    if (command == "render") return cmdRender(*args);
+    if (!command.empty() && command[0] != '-' && !fs::exists(command))
+        return reportError({ErrorCode::InvalidArgument,
+                            "unknown command or missing folder '" + command + "' (see precis --help)",
+                            {}});
+    return cmdOpen(*args);
+}
+
+} // namespace precis::app

@@ -1,0 +1,163 @@
+// The `precis` executable as scripts use it: exit codes, JSON on stdout, files written.
+#include "core/AtomicFile.h"
+#include "support/TestSupport.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct CliRun {
+    int exitCode = -1;
+    std::string out; // stdout
+    std::string err; // stderr
+};
+
+CliRun runPrecis(const std::string& args, const std::string& env = "") {
+    auto dir = precis::test::makeTempDir("cli-run");
+    std::string cmd = env + " '" PRECIS_EXE "' " + args + " >'" + (dir / "out").string() + "' 2>'" +
+                      (dir / "err").string() + "'";
+    int status = std::system(cmd.c_str());
+    CliRun r;
+    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = precis::readFile(dir / "out").value_or("");
+    r.err = precis::readFile(dir / "err").value_or("");
+    fs::remove_all(dir);
+    return r;
+}
+
+/// The default phantom, written once for all CLI tests of this process.
+const fs::path& phantomDir() {
+    static fs::path dir = [] {
+        auto d = precis::test::makeTempDir("cli-phantom");
+        CliRun r = runPrecis("phantom --out '" + d.string() + "' --seed 7");
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+        return d;
+    }();
+    return dir;
+}
+
+} // namespace
+
+TEST(Cli, HelpDocumentsEveryCommandAndOption) {
+    CliRun r = runPrecis("--help");
+    EXPECT_EQ(r.exitCode, 0);
+    for (const char* s : {"phantom", "--out", "--seed", "info", "render", "--width", "--height",
+                          "--view", "--iso", "seriesInstanceUid", "spacingMm", "originMm",
+                          "direction", "huRange", "warnings", "LPS"})
+        EXPECT_NE(r.out.find(s), std::string::npos) << "help does not mention " << s;
+}
+
+TEST(Cli, PhantomWritesSeriesLabelsAndTruth) {
+    const auto& dir = phantomDir();
+    int dcm = 0;
+    for (auto& e : fs::directory_iterator(dir)) dcm += e.path().extension() == ".dcm";
+    EXPECT_EQ(dcm, 240);
+    EXPECT_TRUE(fs::exists(dir / "labels.nrrd"));
+    json truth = json::parse(precis::readFile(dir / "truth.json").value_or(""), nullptr, false);
+    ASSERT_FALSE(truth.is_discarded());
+    EXPECT_EQ(truth["frame"], "LPS");
+    EXPECT_EQ(truth["units"], "mm");
+    EXPECT_FALSE(truth["structures"].empty());
+    EXPECT_FALSE(truth["landmarks"].empty());
+    EXPECT_FALSE(truth["polylines"].empty());
+}
+
+TEST(Cli, InfoDescribesThePhantomGeometry) {
+    CliRun r = runPrecis("info '" + phantomDir().string() + "'");
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    json j = json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    ASSERT_EQ(j["series"].size(), 1u);
+    const auto& s = j["series"][0];
+    EXPECT_EQ(s["modality"], "CT");
+    EXPECT_FALSE(s["seriesInstanceUid"].get<std::string>().empty());
+    EXPECT_EQ(s["dims"], json({384, 384, 240}));
+    EXPECT_NEAR(s["spacingMm"][0].get<double>(), 0.78, 1e-9);
+    EXPECT_NEAR(s["spacingMm"][1].get<double>(), 0.78, 1e-9);
+    EXPECT_NEAR(s["spacingMm"][2].get<double>(), 1.0, 1e-9);
+    // Prone axial: rows toward patient right, columns toward anterior, normal superior.
+    json expectDir = {-1, 0, 0, 0, -1, 0, 0, 0, 1};
+    for (int i = 0; i < 9; ++i) EXPECT_NEAR(s["direction"][i].get<double>(), expectDir[i].get<double>(), 1e-9);
+    EXPECT_LE(s["huRange"][0].get<int>(), -900); // air
+    EXPECT_GE(s["huRange"][1].get<int>(), 1000); // cortical bone
+    EXPECT_TRUE(s["warnings"].empty()) << s["warnings"].dump();
+}
+
+TEST(Cli, PhantomPassesDciodvfy) {
+    if (std::system("command -v dciodvfy >/dev/null 2>&1") != 0) {
+        if (precis::test::inCi()) FAIL() << "dciodvfy missing (scripts/setup.sh installs dicom3tools)";
+        GTEST_SKIP() << "dciodvfy not installed";
+    }
+    for (const char* name : {"CT_0001.dcm", "CT_0120.dcm", "CT_0240.dcm"}) {
+        std::string cmd = "dciodvfy '" + (phantomDir() / name).string() + "' 2>&1";
+        std::FILE* p = ::popen(cmd.c_str(), "r");
+        ASSERT_TRUE(p);
+        std::string out;
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+        ::pclose(p);
+        EXPECT_EQ(out.find("Error"), std::string::npos) << name << ":\n" << out;
+        EXPECT_NE(out.find("CTImage"), std::string::npos) << out;
+    }
+}
+
+TEST(Cli, RenderWritesAPngWithValidationClean) {
+    auto dir = precis::test::outputDir("cli");
+    auto png = dir / "phantom-posterior.png";
+    fs::remove(png);
+    CliRun r = runPrecis("render '" + phantomDir().string() + "' --out '" + png.string() +
+                       "' --width 320 --height 240",
+                   "PRECIS_VK_VALIDATION=1");
+    ASSERT_EQ(r.exitCode, 0) << r.err << r.out;
+    EXPECT_TRUE(fs::exists(png));
+    EXPECT_GT(fs::file_size(png), 1000u);
+    EXPECT_NE(r.out.find(png.string()), std::string::npos) << "says where it wrote the file";
+    EXPECT_EQ(r.err.find("validation"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadInputGetsAClearErrorAndExitCode) {
+    CliRun missing = runPrecis("info /nonexistent/precis-case");
+    EXPECT_EQ(missing.exitCode, 1);
+    EXPECT_NE(missing.err.find("/nonexistent/precis-case"), std::string::npos) << missing.err;
+
+    CliRun noOut = runPrecis("render '" + phantomDir().string() + "'");
+    EXPECT_EQ(noOut.exitCode, 2);
+    EXPECT_NE(noOut.err.find("--out"), std::string::npos);
+
+    CliRun typo = runPrecis("phantom --out /tmp/x --sed 3");
+    EXPECT_EQ(typo.exitCode, 2);
+    EXPECT_NE(typo.err.find("--sed"), std::string::npos);
+
+    CliRun badView = runPrecis("render '" + phantomDir().string() + "' --out /tmp/x.png --view sideways");
+    EXPECT_EQ(badView.exitCode, 2);
+    EXPECT_NE(badView.err.find("sideways"), std::string::npos);
+
+    CliRun unknown = runPrecis("frobnicate");
+    EXPECT_EQ(unknown.exitCode, 2);
+}
+
+TEST(Cli, InfoAndRenderWorkOnTheSharedCt) {
+    PRECIS_REQUIRE_SHARED(dir, "ct/pancreatic-ct-cbct-seg_001_subset");
+    CliRun r = runPrecis("info '" + dir.string() + "'");
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    json j = json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded());
+    const auto& s = j["series"][0];
+    EXPECT_EQ(s["dims"], json({512, 512, 110}));
+    EXPECT_NEAR(s["originMm"][2].get<double>(), 85.91, 1e-6); // README: z 85.91 .. 412.91
+    EXPECT_NEAR(s["spacingMm"][2].get<double>(), 3.0, 1e-6);
+
+    auto png = precis::test::outputDir("cli") / "pancreatic-posterior.png";
+    CliRun rr = runPrecis("render '" + dir.string() + "' --out '" + png.string() + "' --width 320 --height 240",
+                    "PRECIS_VK_VALIDATION=1");
+    EXPECT_EQ(rr.exitCode, 0) << rr.err;
+    EXPECT_TRUE(fs::exists(png));
+}
