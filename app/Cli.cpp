@@ -1,6 +1,7 @@
 #include "Cli.h"
 
 #include "CliSupport.h"
+#include "Commands.h"
 
 #include "anatomy/IsoSurface.h"
 #include "anatomy/LabelMapFile.h"
@@ -67,6 +68,11 @@ Commands:
         offscreen with Vulkan and write a PNG (default 1280x960).
         --view V            anterior | posterior (default) | left | right | superior | inferior |
                             oblique. Anterior shows the patient's right on the image left.
+
+  bench load DIR [--runs N] [--threads N]
+        Time loading the largest series in DIR (scan + decode, median of --runs, default 5,
+        warm page cache) beside reading the same files' bytes (the floor) and dcm2niix on the
+        same folder; prints files, MB, seconds, MB/s, slices/s, peak RSS and each ratio to ours.
 
 Options for the planner (GUI):
   --screenshot FILE.png  --frames N   render N frames, save a screenshot and exit (scripted runs)
@@ -305,7 +311,8 @@ int cmdOpen(const Args& a) {
 
 int runCli(int argc, char** argv) {
     std::string command = argc > 1 ? argv[1] : "";
-    bool isCommand = command == "phantom" || command == "info" || command == "render";
+    bool isCommand = command == "phantom" || command == "info" || command == "render" ||
+                     command == "bench";
     auto args = parseArgs(argc, argv, isCommand ? 2 : 1);
     if (!args) return reportError(args.error());
     if (hasFlag(*args, "--verbose")) log::setLevel(log::Level::Debug);
@@ -320,6 +327,7 @@ int runCli(int argc, char** argv) {
     if (command == "phantom") return cmdPhantom(*args);
     if (command == "info") return cmdInfo(*args);
     if (command == "render") return cmdRender(*args);
+    if (command == "bench") return cmdBench(*args);
     if (!command.empty() && command[0] != '-' && !fs::exists(command))
         return reportError({ErrorCode::InvalidArgument,
                             "unknown command or missing folder '" + command + "' (see precis --help)",

@@ -14,7 +14,8 @@ namespace {
 /// Options that take a value; everything else starting with "--" is a flag.
 bool takesValue(const std::string& name) {
     static const char* kValued[] = {"--out", "--seed", "--width", "--height", "--view",
-                                    "--iso", "--screenshot", "--frames"};
+                                    "--iso", "--screenshot", "--frames", "--runs",
+                                    "--threads"};
     return std::any_of(std::begin(kValued), std::end(kValued),
                        [&](const char* v) { return name == v; });
 }

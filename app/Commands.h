@@ -4,4 +4,7 @@
 
 namespace precis::app {
 
+/// precis bench load DIR [--runs N] [--threads N]
+int cmdBench(const Args& a);
+
 } // namespace precis::app

@@ -16,8 +16,12 @@ PACKAGES=(
   libglfw3-dev libimgui-dev
   # tests: GoogleTest, virtual X server, screenshot tool, DICOM validator
   libgtest-dev libgmock-dev xvfb x11-apps xdotool imagemagick dicom3tools
+  # PACS peer for the query/retrieve integration tests (runs in the foreground, no service)
+  orthanc
   # the independent pydicom geometry reference (../shared/peers/dicom_truth) used by tests
   python3-pydicom python3-numpy
+  # benchmark peer: precis bench load compares with dcm2niix on the same series
+  dcm2niix
 )
 
 missing=()

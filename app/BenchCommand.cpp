@@ -1,0 +1,178 @@
+// `precis bench load DIR`: how fast Precis turns a DICOM folder into a volume, beside the floor
+// (reading the same bytes) and a peer (dcm2niix), in the same run.
+#include "Commands.h"
+
+#include "core/Parallel.h"
+#include "dicom/SeriesReader.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace precis::app {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+/// Reads every byte of the files (in parallel, like the loader) and returns the byte count.
+std::size_t readAll(const std::vector<fs::path>& files) {
+    std::vector<std::size_t> bytes(files.size(), 0);
+    parallelFor(0, files.size(), [&](std::size_t b, std::size_t e) {
+        std::vector<char> buf(1 << 20);
+        for (std::size_t i = b; i < e; ++i) {
+            int fd = ::open(files[i].c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) continue;
+            ssize_t n;
+            while ((n = ::read(fd, buf.data(), buf.size())) > 0) bytes[i] += std::size_t(n);
+            ::close(fd);
+        }
+    });
+    std::size_t total = 0;
+    for (auto b : bytes) total += b;
+    return total;
+}
+
+std::string cpuModel() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown CPU";
+}
+
+/// Peak RSS (MiB) of one load in a fresh child process, so earlier runs don't count.
+double peakRssOfOneLoadMiB(const fs::path& dir) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        auto r = dicom::loadLargestSeries(dir);
+        ::_exit(r ? 0 : 1);
+    }
+    int status = 0;
+    struct rusage ru {};
+    if (pid < 0 || ::wait4(pid, &status, 0, &ru) < 0) return -1;
+    return double(ru.ru_maxrss) / 1024.0;
+}
+
+/// Baseline RSS of a forked child that does nothing (the process image, libraries).
+double baselineRssMiB() {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    int status = 0;
+    struct rusage ru {};
+    if (pid < 0 || ::wait4(pid, &status, 0, &ru) < 0) return -1;
+    return double(ru.ru_maxrss) / 1024.0;
+}
+
+int benchLoad(const Args& a) {
+    if (auto ok = allowOnly(a, {"--runs", "--threads"}); !ok) return reportError(ok.error());
+    if (a.positional.size() != 2)
+        return reportError({ErrorCode::InvalidArgument,
+                            "usage: precis bench load DIR [--runs N] [--threads N]", {}});
+    auto runs = intOption(a, "--runs", 5, 1, 1000);
+    if (!runs) return reportError(runs.error());
+    auto threads = intOption(a, "--threads", 0, 0, 1024);
+    if (!threads) return reportError(threads.error());
+    if (*threads > 0) setWorkerCount(static_cast<unsigned>(*threads));
+    const fs::path dir = a.positional[1];
+
+    auto series = dicom::scanSeries(dir);
+    if (!series) return reportError(series.error());
+    const auto& files = series->front().files;
+
+    // Warm the page cache, then time the floor: the same bytes, read in parallel.
+    std::size_t bytes = readAll(files);
+    std::vector<double> floorS, oursS;
+    for (long r = 0; r < *runs; ++r) {
+        auto t0 = Clock::now();
+        readAll(files);
+        floorS.push_back(secondsSince(t0));
+    }
+    model::ImageGeometry geometry;
+    std::size_t volumeBytes = 0;
+    for (long r = 0; r < *runs; ++r) {
+        auto t0 = Clock::now();
+        auto loaded = dicom::loadLargestSeries(dir);
+        oursS.push_back(secondsSince(t0));
+        if (!loaded) return reportError(loaded.error());
+        geometry = loaded->volume.geometry;
+        volumeBytes = loaded->volume.byteSize();
+    }
+    const double peak = peakRssOfOneLoadMiB(dir), base = baselineRssMiB();
+
+    // The peer: dcm2niix on the same folder, uncompressed NIfTI output, into a scratch folder.
+    double peerS = -1;
+    if (std::system("command -v dcm2niix >/dev/null 2>&1") == 0) {
+        fs::path out = fs::temp_directory_path() / fmt::format("precis-bench-dcm2niix-{}", ::getpid());
+        std::vector<double> peer;
+        for (long r = 0; r < std::min<long>(*runs, 3); ++r) {
+            fs::remove_all(out);
+            fs::create_directories(out);
+            std::string cmd = fmt::format("dcm2niix -z n -b n -o '{}' '{}' >/dev/null 2>&1",
+                                          out.string(), dir.string());
+            auto t0 = Clock::now();
+            int rc = std::system(cmd.c_str());
+            peer.push_back(secondsSince(t0));
+            if (rc != 0) {
+                peer.clear();
+                break;
+            }
+        }
+        fs::remove_all(out);
+        if (!peer.empty()) peerS = median(peer);
+    }
+
+    const double ours = median(oursS), floor = median(floorS);
+    const double mb = double(bytes) / 1e6;
+    std::printf("precis bench load: %s\n", dir.c_str());
+    std::printf("machine: %s, %u hardware threads, %u worker threads; median of %ld runs, warm "
+                "page cache\n",
+                cpuModel().c_str(), std::thread::hardware_concurrency(), workerCount(), *runs);
+    std::printf("series: %d x %d x %d, volume %.1f MiB\n\n", geometry.dims[0], geometry.dims[1],
+                geometry.dims[2], double(volumeBytes) / (1 << 20));
+    std::printf("%-22s %7s %9s %9s %9s %10s %14s %12s\n", "", "files", "MB", "seconds", "MB/s",
+                "slices/s", "peak RSS MiB", "ours/this");
+    std::printf("%-22s %7zu %9.1f %9.4f %9.0f %10.0f %14.1f %12s\n", "precis (scan+decode)",
+                files.size(), mb, ours, mb / ours, geometry.dims[2] / ours, peak, "1.00");
+    std::printf("%-22s %7zu %9.1f %9.4f %9.0f %10.0f %14s %12.2f\n", "read bytes (floor)",
+                files.size(), mb, floor, mb / floor, geometry.dims[2] / floor, "-", ours / floor);
+    if (peerS > 0)
+        std::printf("%-22s %7zu %9.1f %9.4f %9.0f %10.0f %14s %12.2f\n", "dcm2niix", files.size(),
+                    mb, peerS, mb / peerS, geometry.dims[2] / peerS, "-", ours / peerS);
+    else
+        std::printf("%-22s  (not installed or failed: apt-get install dcm2niix)\n", "dcm2niix");
+    std::printf("\npeak RSS above an idle process: %.1f MiB = %.2f x the volume\n", peak - base,
+                (peak - base) / (double(volumeBytes) / (1 << 20)));
+    return 0;
+}
+
+} // namespace
+
+int cmdBench(const Args& a) {
+    const std::string what = a.positional.empty() ? "" : a.positional[0];
+    if (what == "load") return benchLoad(a);
+    return reportError({ErrorCode::InvalidArgument,
+                        "usage: precis bench load DIR [--runs N] [--threads N]", {}});
+}
+
+} // namespace precis::app
