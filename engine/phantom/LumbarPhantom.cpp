@@ -168,6 +168,22 @@ Result<std::string> getString(const json& obj, const char* key, const std::strin
     return it->get<std::string>();
 }
 
+/// name and kind (required), level and side (optional) of a landmark or polyline.
+template <class T>
+Result<void> readNaming(const json& obj, const std::string& where, T& out) {
+    auto name = getString(obj, "name", where, true);
+    auto kind = getString(obj, "kind", where, true);
+    auto level = getString(obj, "level", where, false);
+    auto side = getString(obj, "side", where, false);
+    for (auto* r : {&name, &kind, &level, &side})
+        if (!*r) return std::unexpected(r->error());
+    out.name = *name;
+    out.kind = *kind;
+    out.level = *level;
+    out.side = *side;
+    return {};
+}
+
 Result<glm::dvec3> getPoint(const json& v, const std::string& where) {
     if (!v.is_array() || v.size() != 3) return bad(where + ": a point must be [x, y, z]");
     glm::dvec3 p;
@@ -232,16 +248,7 @@ Result<Truth> parseTruth(const json& j) {
         const std::string where = "landmarks[" + std::to_string(i) + "]";
         if (!l.is_object()) return bad(where + " must be an object");
         Landmark lm;
-        auto name = getString(l, "name", where, true);
-        auto kind = getString(l, "kind", where, true);
-        auto level = getString(l, "level", where, false);
-        auto side = getString(l, "side", where, false);
-        for (auto* r : {&name, &kind, &level, &side})
-            if (!*r) return std::unexpected(r->error());
-        lm.name = *name;
-        lm.kind = *kind;
-        lm.level = *level;
-        lm.side = *side;
+        if (auto ok = readNaming(l, where, lm); !ok) return std::unexpected(ok.error());
         if (!l.contains("lps")) return bad(where + " has no \"lps\"");
         auto p = getPoint(l["lps"], where);
         if (!p) return std::unexpected(p.error());
@@ -253,16 +260,7 @@ Result<Truth> parseTruth(const json& j) {
         const std::string where = "polylines[" + std::to_string(i) + "]";
         if (!l.is_object()) return bad(where + " must be an object");
         Polyline pl;
-        auto name = getString(l, "name", where, true);
-        auto kind = getString(l, "kind", where, true);
-        auto level = getString(l, "level", where, false);
-        auto side = getString(l, "side", where, false);
-        for (auto* r : {&name, &kind, &level, &side})
-            if (!*r) return std::unexpected(r->error());
-        pl.name = *name;
-        pl.kind = *kind;
-        pl.level = *level;
-        pl.side = *side;
+        if (auto ok = readNaming(l, where, pl); !ok) return std::unexpected(ok.error());
         if (!l.contains("lps") || !l["lps"].is_array())
             return bad(where + ": \"lps\" must be an array of points");
         for (const json& q : l["lps"]) {

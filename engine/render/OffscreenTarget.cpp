@@ -100,17 +100,7 @@ OffscreenTarget::~OffscreenTarget() {
 }
 
 void OffscreenTarget::beginRenderPass(VkCommandBuffer cmd, const glm::vec4& clearColor) const {
-    VkClearValue clears[3]{};
-    clears[0].color = {{clearColor.r, clearColor.g, clearColor.b, clearColor.a}};
-    clears[1].depthStencil = {1.0f, 0};
-    clears[2].color = clears[0].color;
-    VkRenderPassBeginInfo rbi{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
-    rbi.renderPass = renderPass_;
-    rbi.framebuffer = framebuffer_;
-    rbi.renderArea = {{0, 0}, extent_};
-    rbi.clearValueCount = samples_ != VK_SAMPLE_COUNT_1_BIT ? 3 : 2;
-    rbi.pClearValues = clears;
-    vkCmdBeginRenderPass(cmd, &rbi, VK_SUBPASS_CONTENTS_INLINE);
+    detail::beginMainRenderPass(cmd, renderPass_, framebuffer_, extent_, samples_, clearColor);
 }
 
 void OffscreenTarget::endRenderPassAndCopy(VkCommandBuffer cmd) const {

@@ -253,17 +253,8 @@ Result<std::optional<SwapchainFrame>> SwapchainTarget::beginFrame() {
 }
 
 void SwapchainTarget::beginRenderPass(const SwapchainFrame& frame, const glm::vec4& clearColor) const {
-    VkClearValue clears[3]{};
-    clears[0].color = {{clearColor.r, clearColor.g, clearColor.b, clearColor.a}};
-    clears[1].depthStencil = {1.0f, 0};
-    clears[2].color = clears[0].color;
-    VkRenderPassBeginInfo rbi{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
-    rbi.renderPass = renderPass_;
-    rbi.framebuffer = framebuffers_[frame.imageIndex];
-    rbi.renderArea = {{0, 0}, frame.extent};
-    rbi.clearValueCount = samples_ != VK_SAMPLE_COUNT_1_BIT ? 3 : 2;
-    rbi.pClearValues = clears;
-    vkCmdBeginRenderPass(frame.cmd, &rbi, VK_SUBPASS_CONTENTS_INLINE);
+    detail::beginMainRenderPass(frame.cmd, renderPass_, framebuffers_[frame.imageIndex],
+                                frame.extent, samples_, clearColor);
 }
 
 Result<void> SwapchainTarget::endFrame(const SwapchainFrame& frame, ImageRgba8* capture) {

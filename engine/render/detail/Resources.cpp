@@ -232,4 +232,19 @@ Result<VkRenderPass> createMainRenderPass(VkDevice device, VkFormat colorFormat,
     return pass;
 }
 
+void beginMainRenderPass(VkCommandBuffer cmd, VkRenderPass renderPass, VkFramebuffer framebuffer,
+                         VkExtent2D extent, VkSampleCountFlagBits samples, const glm::vec4& clearColor) {
+    VkClearValue clears[3]{};
+    clears[0].color = {{clearColor.r, clearColor.g, clearColor.b, clearColor.a}};
+    clears[1].depthStencil = {1.0f, 0};
+    clears[2].color = clears[0].color;
+    VkRenderPassBeginInfo rbi{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
+    rbi.renderPass = renderPass;
+    rbi.framebuffer = framebuffer;
+    rbi.renderArea = {{0, 0}, extent};
+    rbi.clearValueCount = samples != VK_SAMPLE_COUNT_1_BIT ? 3 : 2;
+    rbi.pClearValues = clears;
+    vkCmdBeginRenderPass(cmd, &rbi, VK_SUBPASS_CONTENTS_INLINE);
+}
+
 } // namespace precis::render::detail

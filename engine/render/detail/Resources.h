@@ -1,4 +1,5 @@
 #pragma once
+#include <glm/glm.hpp>
 // Move-only owners of Vulkan buffers and images (one allocation each: the renderer holds few,
 // large objects). Destruction is immediate; owners whose resources may still be used by frames
 // in flight hand them to Context::deferDestroy instead (see release()).
@@ -75,5 +76,10 @@ private:
 Result<VkRenderPass> createMainRenderPass(VkDevice device, VkFormat colorFormat,
                                           VkFormat depthFormat, VkSampleCountFlagBits samples,
                                           VkImageLayout finalLayout);
+
+/// Begins the main render pass (createMainRenderPass) on `framebuffer`, clearing colour (and the
+/// MSAA resolve target when `samples` > 1) to `clearColor` and depth to 1.
+void beginMainRenderPass(VkCommandBuffer cmd, VkRenderPass renderPass, VkFramebuffer framebuffer,
+                         VkExtent2D extent, VkSampleCountFlagBits samples, const glm::vec4& clearColor);
 
 } // namespace precis::render::detail
