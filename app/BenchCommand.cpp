@@ -3,6 +3,7 @@
 #include "Commands.h"
 
 #include "core/Parallel.h"
+#include "anatomy/IsoSurface.h"
 #include "dicom/SeriesReader.h"
 
 #include <fmt/core.h>
@@ -166,11 +167,62 @@ int benchLoad(const Args& a) {
     return 0;
 }
 
+struct Timed {
+    double seconds = 0;
+    std::size_t triangles = 0;
+};
+
+/// Median time of `runs` iso-surface extractions with `threads` workers.
+Timed timeIsoSurface(const model::Volume& v, double iso, unsigned threads, long runs) {
+    setWorkerCount(threads);
+    std::vector<double> s;
+    std::size_t tris = 0;
+    for (long r = 0; r < runs; ++r) {
+        auto t0 = Clock::now();
+        auto mesh = anatomy::extractIsoSurface(v, iso, {.computeNormals = false});
+        s.push_back(secondsSince(t0));
+        tris = mesh.triangleCount();
+    }
+    setWorkerCount(0);
+    return {median(s), tris};
+}
+
+int benchMesh(const Args& a) {
+    if (auto ok = allowOnly(a, {"--hu", "--runs"}); !ok) return reportError(ok.error());
+    if (a.positional.size() != 2)
+        return reportError({ErrorCode::InvalidArgument,
+                            "usage: precis bench mesh DIR [--hu HU] [--runs N]", {}});
+    auto iso = doubleOption(a, "--hu", 250.0);
+    if (!iso) return reportError(iso.error());
+    auto runs = intOption(a, "--runs", 5, 1, 1000);
+    if (!runs) return reportError(runs.error());
+    auto loaded = dicom::loadLargestSeries(a.positional[1]);
+    if (!loaded) return reportError(loaded.error());
+    const auto& v = loaded->volume;
+    const double voxels = double(v.geometry.voxelCount());
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    std::printf("precis bench mesh: %s at %g HU\n", a.positional[1].c_str(), *iso);
+    std::printf("machine: %s, %u hardware threads; median of %ld runs\n", cpuModel().c_str(), hw,
+                *runs);
+    std::printf("volume: %d x %d x %d = %.1f M voxels\n\n", v.geometry.dims[0], v.geometry.dims[1],
+                v.geometry.dims[2], voxels / 1e6);
+    std::printf("%-26s %8s %10s %12s %14s %12s\n", "stage", "threads", "seconds", "Mvoxels/s",
+                "triangles", "Mtri/s");
+    for (unsigned t : {1u, hw}) {
+        Timed r = timeIsoSurface(v, *iso, t, *runs);
+        std::printf("%-26s %8u %10.4f %12.1f %14zu %12.2f\n", "iso-surface", t, r.seconds,
+                    voxels / r.seconds / 1e6, r.triangles, double(r.triangles) / r.seconds / 1e6);
+        if (hw == 1) break;
+    }
+    return 0;
+}
+
 } // namespace
 
 int cmdBench(const Args& a) {
     const std::string what = a.positional.empty() ? "" : a.positional[0];
     if (what == "load") return benchLoad(a);
+    if (what == "mesh") return benchMesh(a);
     return reportError({ErrorCode::InvalidArgument,
                         "usage: precis bench load DIR [--runs N] [--threads N]", {}});
 }

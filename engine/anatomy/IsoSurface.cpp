@@ -4,7 +4,9 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace precis::anatomy {
@@ -142,24 +144,56 @@ const CaseTable& caseTable() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Extraction over a virtually padded grid: one layer of "outside" around the volume closes
-// regions that touch its border (caps lie on the border voxel centres).
+// Extraction over a virtually padded grid (when closing at the border): one layer of "outside"
+// around the volume closes regions that touch its border (caps lie on the border voxel centres).
+//
+// Speed comes from the trimming idea of Flying Edges (Schroeder et al. 2015): each slice is first
+// classified row by row (inside bytes + the x-range where the row crosses the iso value); rows,
+// row pairs and cell rows that see no crossing are skipped, and work inside a row is limited to
+// the union of its neighbours' ranges. Because of the padding, a row is either empty or crosses.
+//
+// Field::inside(i, j, k) and Field::value(i, j, k) take real (unpadded) indices; value() is only
+// used to place vertices.
 
-template <class Sampler>
+struct RowInfo {
+    int first = 0; // first padded x-edge index that crosses (in[x] != in[x+1]), or -1 when none
+    int last = -1; // last such index
+    // An end of the row is inside (only without border closing): the row is not "empty" outside
+    // its crossing range, so neighbouring work cannot be trimmed to that range.
+    bool endInside = false;
+};
+
+/// Calls f(i) for every i in [lo, hi] where a[i] != b[i] (bytes are 0/1), 8 bytes at a time.
+template <class F>
+inline void forEachDiff(const std::uint8_t* a, const std::uint8_t* b, int lo, int hi, F&& f) {
+    int i = lo;
+    for (; i + 8 <= hi + 1; i += 8) {
+        std::uint64_t wa, wb;
+        std::memcpy(&wa, a + i, 8);
+        std::memcpy(&wb, b + i, 8);
+        for (std::uint64_t x = wa ^ wb; x; x &= x - 1) f(i + (std::countr_zero(x) >> 3));
+    }
+    for (; i <= hi; ++i)
+        if (a[i] != b[i]) f(i);
+}
+
+template <class Field>
 class Extractor {
 public:
-    Extractor(const model::ImageGeometry& g, Sampler sampler, float iso)
-        : g_(g), sample_(sampler), iso_(iso), px_(g.dims[0] + 2), py_(g.dims[1] + 2),
-          pz_(g.dims[2] + 2) {}
+    Extractor(const model::ImageGeometry& g, const Field& field, bool closeBorder)
+        : g_(g), field_(field), closeBorder_(closeBorder), pad_(closeBorder ? 1 : 0),
+          px_(g.dims[0] + 2 * pad_), py_(g.dims[1] + 2 * pad_), pz_(g.dims[2] + 2 * pad_) {}
 
     model::Mesh run(const Progress& progress) {
         const int cellSlices = pz_ - 1;
         const std::size_t chunkCount =
-            std::min<std::size_t>(std::max(1u, workerCount()) * 2, std::size_t(cellSlices));
+            std::min<std::size_t>(std::max(1u, workerCount()) * 4, std::size_t(cellSlices));
         std::vector<Chunk> chunks(chunkCount);
         std::atomic<int> slicesDone{0};
-        parallelFor(0, chunkCount, [&](std::size_t b, std::size_t e) {
-            for (std::size_t c = b; c < e; ++c) {
+        std::atomic<std::size_t> nextChunk{0};
+        // Workers pull chunks so a thread that drew empty slices takes more.
+        parallelFor(0, std::min<std::size_t>(workerCount(), chunkCount), [&](std::size_t, std::size_t) {
+            for (std::size_t c; (c = nextChunk++) < chunkCount;) {
                 int k0 = int(cellSlices * c / chunkCount);
                 int k1 = int(cellSlices * (c + 1) / chunkCount);
                 runChunk(chunks[c], k0, k1, [&] {
@@ -167,7 +201,7 @@ public:
                     if (n % 16 == 0) progress.report(double(n) / cellSlices, "iso-surface");
                 });
             }
-        }, chunkCount);
+        });
 
         // Stitch: each chunk's last block (x/y edges of its top slice) duplicates the next chunk's
         // first block; drop it and point its indices at the next chunk's vertices.
@@ -207,7 +241,7 @@ public:
                     mesh.indices[triBase[c] + i] = global;
                 }
             }
-        }, chunkCount);
+        });
         return mesh;
     }
 
@@ -219,87 +253,176 @@ private:
         std::uint32_t topEnd = 0;   // duplicate the next chunk's first block [0, topEnd - topStart)
     };
 
-    // Padded coordinates: p = index + 1; outside the volume the value is -inf (outside).
-    [[nodiscard]] float value(int pi, int pj, int pk) const {
-        int i = pi - 1, j = pj - 1, k = pk - 1;
-        if (i < 0 || j < 0 || k < 0 || i >= g_.dims[0] || j >= g_.dims[1] || k >= g_.dims[2])
-            return -INFINITY;
-        return sample_(i, j, k);
+    struct Slice {
+        std::vector<std::uint8_t> in; // padded px*py inside flags
+        std::vector<RowInfo> rows;    // per padded row
+        std::vector<std::uint32_t> xe, ye; // vertex ids of crossing x/y edges (others undefined)
+    };
+
+    void classify(int pk, Slice& s) const {
+        const bool borderSlice = pk == 0 || pk == pz_ - 1;
+        for (int pj = 0; pj < py_; ++pj) {
+            std::uint8_t* in = s.in.data() + std::size_t(pj) * px_;
+            RowInfo& row = s.rows[pj];
+            row = RowInfo{-1, -1, false};
+            if (closeBorder_ && (borderSlice || pj == 0 || pj == py_ - 1)) {
+                std::fill(in, in + px_, std::uint8_t(0));
+                continue;
+            }
+            if (closeBorder_) {
+                in[0] = 0;
+                in[px_ - 1] = 0;
+            }
+            field_.classifyRow(pj - pad_, pk - pad_, in + pad_);
+            int first = -1, last = -1;
+            forEachDiff(in, in + 1, 0, px_ - 2, [&](int pi) {
+                if (first < 0) first = pi;
+                last = pi;
+            });
+            row.first = first;
+            row.last = last;
+            row.endInside = in[0] || in[px_ - 1];
+        }
     }
 
-    [[nodiscard]] glm::vec3 edgePoint(glm::ivec3 a, glm::ivec3 b, float va, float vb) const {
-        glm::dvec3 ia(a - 1), ib(b - 1);
+    /// Value at a (padded) grid point; the padding of a closed surface is -inf (outside).
+    [[nodiscard]] float valuePadded(int pi, int pj, int pk) const {
+        const int i = pi - pad_, j = pj - pad_, k = pk - pad_;
+        if (i < 0 || j < 0 || k < 0 || i >= g_.dims[0] || j >= g_.dims[1] || k >= g_.dims[2])
+            return -INFINITY;
+        return field_.value(i, j, k);
+    }
+
+    [[nodiscard]] glm::vec3 edgePoint(glm::ivec3 a, glm::ivec3 b) const {
+        float va = valuePadded(a.x, a.y, a.z), vb = valuePadded(b.x, b.y, b.z);
+        glm::dvec3 ia(a - pad_), ib(b - pad_);
         double t;
         if (std::isinf(va)) t = 1.0;
         else if (std::isinf(vb)) t = 0.0;
-        else t = (double(iso_) - va) / (double(vb) - va);
+        else t = (double(field_.iso()) - va) / (double(vb) - va);
+        t = std::clamp(t, 0.0, 1.0);
         return glm::vec3(g_.worldFromIndex(ia + (ib - ia) * t));
+    }
+
+    /// Union of the crossing ranges of some rows (x-edge indices lo..hi; voxels lo..hi+1 may
+    /// differ from the outside); false when every row is entirely outside.
+    bool unionRange(std::initializer_list<const RowInfo*> rows, int& lo, int& hi) const {
+        lo = INT32_MAX;
+        hi = -1;
+        for (const RowInfo* r : rows)
+            if (r->endInside) {
+                lo = 0;
+                hi = px_ - 2;
+                return true;
+            }
+        for (const RowInfo* r : rows)
+            if (r->first >= 0) {
+                lo = std::min(lo, r->first);
+                hi = std::max(hi, r->last);
+            }
+        return hi >= 0;
     }
 
     template <class Tick>
     void runChunk(Chunk& ch, int k0, int k1, Tick tick) {
         const std::size_t plane = std::size_t(px_) * py_;
-        std::vector<std::uint32_t> xe[2], ye[2], ze(plane);
-        for (int l = 0; l < 2; ++l) {
-            xe[l].assign(plane, 0);
-            ye[l].assign(plane, 0);
+        Slice slices[2];
+        for (auto& s : slices) {
+            s.in.assign(plane, 0);
+            s.rows.assign(py_, RowInfo{});
+            s.xe.assign(plane, 0);
+            s.ye.assign(plane, 0);
         }
-        std::vector<float> vals[2];
-        vals[0].resize(plane);
-        vals[1].resize(plane);
-        auto loadSlice = [&](int pk, std::vector<float>& v) {
-            for (int pj = 0; pj < py_; ++pj)
-                for (int pi = 0; pi < px_; ++pi) v[std::size_t(pj) * px_ + pi] = value(pi, pj, pk);
-        };
+        std::vector<std::uint32_t> ze(plane, 0);
         auto addVertex = [&](glm::vec3 p) {
             ch.positions.push_back(p);
             return std::uint32_t(ch.positions.size() - 1);
         };
-        auto inside = [&](float v) { return v > iso_; };
-        // x/y edge vertices of one slice, in scan order (the stitching relies on this order).
-        auto sliceEdges = [&](int pk, const std::vector<float>& v, std::vector<std::uint32_t>& xs,
-                              std::vector<std::uint32_t>& ys) {
+        // x/y edge vertices of one slice, in a fixed order (the stitching relies on it).
+        auto sliceEdges = [&](int pk, Slice& s) {
             for (int pj = 0; pj < py_; ++pj) {
-                for (int pi = 0; pi < px_; ++pi) {
-                    std::size_t at = std::size_t(pj) * px_ + pi;
-                    float v0 = v[at];
-                    if (pi + 1 < px_ && inside(v0) != inside(v[at + 1]))
-                        xs[at] = addVertex(edgePoint({pi, pj, pk}, {pi + 1, pj, pk}, v0, v[at + 1]));
-                    if (pj + 1 < py_ && inside(v0) != inside(v[at + px_]))
-                        ys[at] = addVertex(edgePoint({pi, pj, pk}, {pi, pj + 1, pk}, v0, v[at + px_]));
-                }
+                const RowInfo& row = s.rows[pj];
+                const std::uint8_t* in = s.in.data() + std::size_t(pj) * px_;
+                const std::size_t rowAt = std::size_t(pj) * px_;
+                if (row.first >= 0)
+                    forEachDiff(in, in + 1, row.first, row.last, [&](int pi) {
+                        s.xe[rowAt + pi] = addVertex(edgePoint({pi, pj, pk}, {pi + 1, pj, pk}));
+                    });
+                if (pj + 1 >= py_) continue;
+                int lo, hi;
+                if (!unionRange({&row, &s.rows[pj + 1]}, lo, hi)) continue;
+                forEachDiff(in, in + px_, lo, hi + 1, [&](int pi) {
+                    s.ye[rowAt + pi] = addVertex(edgePoint({pi, pj, pk}, {pi, pj + 1, pk}));
+                });
             }
         };
         const CaseTable& table = caseTable();
-        loadSlice(k0, vals[0]);
-        sliceEdges(k0, vals[0], xe[0], ye[0]);
+        classify(k0, slices[0]);
+        sliceEdges(k0, slices[0]);
         for (int pk = k0; pk < k1; ++pk) {
-            const auto& lo = vals[0];
-            auto& hi = vals[1];
-            loadSlice(pk + 1, hi);
-            for (std::size_t at = 0; at < plane; ++at)
-                if (inside(lo[at]) != inside(hi[at])) {
-                    int pi = int(at % px_), pj = int(at / px_);
-                    ze[at] = addVertex(edgePoint({pi, pj, pk}, {pi, pj, pk + 1}, lo[at], hi[at]));
-                }
+            Slice& lo = slices[0];
+            Slice& hi = slices[1];
+            classify(pk + 1, hi);
+            for (int pj = 0; pj < py_; ++pj) {
+                int a, b;
+                if (!unionRange({&lo.rows[pj], &hi.rows[pj]}, a, b)) continue;
+                const std::size_t rowAt = std::size_t(pj) * px_;
+                forEachDiff(lo.in.data() + rowAt, hi.in.data() + rowAt, a, b + 1, [&](int pi) {
+                    ze[rowAt + pi] = addVertex(edgePoint({pi, pj, pk}, {pi, pj, pk + 1}));
+                });
+            }
             if (pk + 1 == k1) ch.topStart = std::uint32_t(ch.positions.size());
-            sliceEdges(pk + 1, hi, xe[1], ye[1]);
+            sliceEdges(pk + 1, hi);
             if (pk + 1 == k1) ch.topEnd = std::uint32_t(ch.positions.size());
             for (int pj = 0; pj + 1 < py_; ++pj) {
-                for (int pi = 0; pi + 1 < px_; ++pi) {
-                    std::size_t at = std::size_t(pj) * px_ + pi;
-                    int config = 0;
-                    for (int c = 0; c < 8; ++c) {
-                        std::size_t a = at + (c & 1) + ((c >> 1) & 1) * px_;
-                        float v = (c & 4) ? hi[a] : lo[a];
-                        config |= int(inside(v)) << c;
+                int a, b;
+                if (!unionRange({&lo.rows[pj], &lo.rows[pj + 1], &hi.rows[pj], &hi.rows[pj + 1]},
+                                a, b))
+                    continue;
+                const std::size_t rowAt = std::size_t(pj) * px_;
+                const std::uint8_t* l0 = lo.in.data() + rowAt;
+                const std::uint8_t* l1 = l0 + px_;
+                const std::uint8_t* h0 = hi.in.data() + rowAt;
+                const std::uint8_t* h1 = h0 + px_;
+                // Corner bits: c&1 = x, c&2 = y, c&4 = z. The x=0 half of a cell is the x=1 half
+                // of the previous one.
+                auto half = [&](int pi) {
+                    return l0[pi] | (l1[pi] << 2) | (h0[pi] << 4) | (h1[pi] << 6);
+                };
+                // Runs of 8 cells whose 4 x 9 corners are all inside or all outside are skipped
+                // with word compares (most cells of a large body are).
+                auto uniformRun = [&](int pi) {
+                    std::uint64_t w[4];
+                    std::memcpy(&w[0], l0 + pi + 1, 8);
+                    std::memcpy(&w[1], l1 + pi + 1, 8);
+                    std::memcpy(&w[2], h0 + pi + 1, 8);
+                    std::memcpy(&w[3], h1 + pi + 1, 8);
+                    const std::uint64_t all = 0x0101010101010101ull;
+                    if ((w[0] | w[1] | w[2] | w[3]) == 0) return 0;
+                    if ((w[0] & w[1] & w[2] & w[3]) == all) return 255;
+                    return -1;
+                };
+                int left = half(a);
+                for (int pi = a; pi <= b; ++pi) {
+                    // left holds corners x = pi; cells pi..pi+7 need x = pi+1..pi+8 as well.
+                    if ((left == 0 || left == 0x55) && pi + 8 <= b) {
+                        int u = uniformRun(pi);
+                        if (u == (left ? 255 : 0)) {
+                            pi += 7;
+                            left = half(pi + 1);
+                            continue;
+                        }
                     }
+                    const int right = half(pi + 1);
+                    const int config = left | (right << 1);
+                    left = right;
                     if (config == 0 || config == 255) continue;
+                    const std::size_t at = rowAt + pi;
                     auto vertexOf = [&](int e) -> std::uint32_t {
                         int axis = e >> 2, b0 = e & 1, b1 = (e >> 1) & 1;
-                        if (axis == 0) return xe[b1][at + b0 * px_]; // (y=b0, z=b1)
-                        if (axis == 1) return ye[b1][at + b0];       // (x=b0, z=b1)
-                        return ze[at + b0 + b1 * px_];               // (x=b0, y=b1)
+                        if (axis == 0) return (b1 ? hi : lo).xe[at + b0 * px_]; // (y=b0, z=b1)
+                        if (axis == 1) return (b1 ? hi : lo).ye[at + b0];       // (x=b0, z=b1)
+                        return ze[at + b0 + b1 * px_];                          // (x=b0, y=b1)
                     };
                     for (int l = 0; l < table.loopCount[config]; ++l) {
                         const Loop& loop = table.loops[config][l];
@@ -314,29 +437,63 @@ private:
                         for (int i = 0; i < loop.size; ++i) c += ch.positions[v[i]];
                         std::uint32_t center = addVertex(c / float(loop.size));
                         for (int i = 0; i < loop.size; ++i)
-                            ch.indices.insert(ch.indices.end(), {center, v[i], v[(i + 1) % loop.size]});
+                            ch.indices.insert(ch.indices.end(),
+                                              {center, v[i], v[(i + 1) % loop.size]});
                     }
                 }
             }
-            std::swap(vals[0], vals[1]);
-            std::swap(xe[0], xe[1]);
-            std::swap(ye[0], ye[1]);
+            std::swap(slices[0], slices[1]);
             tick();
         }
         if (k0 == k1) ch.topStart = ch.topEnd = std::uint32_t(ch.positions.size());
     }
 
     const model::ImageGeometry& g_;
-    Sampler sample_;
-    float iso_;
+    const Field& field_;
+    bool closeBorder_;
+    int pad_; // 1: a virtual layer of "outside" around the grid; 0: the grid as it is
     int px_, py_, pz_;
 };
 
-template <class Sampler>
-model::Mesh extract(const model::ImageGeometry& g, Sampler sampler, float iso,
+/// CT/MR values: inside = value > iso.
+struct VolumeField {
+    const model::Volume& v;
+    float isoValue;
+    [[nodiscard]] float iso() const { return isoValue; }
+    [[nodiscard]] bool inside(int i, int j, int k) const {
+        return float(v.voxels[v.geometry.linearIndex(i, j, k)]) > isoValue;
+    }
+    [[nodiscard]] float value(int i, int j, int k) const {
+        return float(v.voxels[v.geometry.linearIndex(i, j, k)]);
+    }
+    void classifyRow(int j, int k, std::uint8_t* out) const {
+        const std::int16_t* row = v.voxels.data() + v.geometry.linearIndex(0, j, k);
+        // Integer compare: value > iso  <=>  value > floor(iso) for integer values.
+        const int threshold = int(std::floor(isoValue));
+        for (int i = 0; i < v.geometry.dims[0]; ++i) out[i] = row[i] > threshold;
+    }
+};
+
+/// Label maps: inside = label == wanted, iso 0.5.
+struct LabelField {
+    const model::LabelMap& m;
+    std::uint8_t label;
+    [[nodiscard]] float iso() const { return 0.5f; }
+    [[nodiscard]] bool inside(int i, int j, int k) const {
+        return m.voxels[m.geometry.linearIndex(i, j, k)] == label;
+    }
+    [[nodiscard]] float value(int i, int j, int k) const { return inside(i, j, k) ? 1.0f : 0.0f; }
+    void classifyRow(int j, int k, std::uint8_t* out) const {
+        const std::uint8_t* row = m.voxels.data() + m.geometry.linearIndex(0, j, k);
+        for (int i = 0; i < m.geometry.dims[0]; ++i) out[i] = row[i] == label;
+    }
+};
+
+template <class Field>
+model::Mesh extract(const model::ImageGeometry& g, const Field& field,
                     const IsoSurfaceOptions& options, const Progress& progress) {
     if (g.voxelCount() == 0) return {};
-    Extractor<Sampler> ex(g, sampler, iso);
+    Extractor<Field> ex(g, field, options.closeAtBorder);
     model::Mesh mesh = ex.run(progress);
     // A left-handed direction matrix mirrors index space: flip winding to keep normals outward.
     if (glm::determinant(g.direction) < 0)
@@ -350,20 +507,12 @@ model::Mesh extract(const model::ImageGeometry& g, Sampler sampler, float iso,
 
 model::Mesh extractIsoSurface(const model::Volume& volume, double isoHu,
                               const IsoSurfaceOptions& options, const Progress& progress) {
-    const auto* v = volume.voxels.data();
-    const auto& g = volume.geometry;
-    auto sampler = [v, &g](int i, int j, int k) { return float(v[g.linearIndex(i, j, k)]); };
-    return extract(g, sampler, float(isoHu), options, progress);
+    return extract(volume.geometry, VolumeField{volume, float(isoHu)}, options, progress);
 }
 
 model::Mesh extractLabelSurface(const model::LabelMap& labels, std::uint8_t label,
                                 const IsoSurfaceOptions& options, const Progress& progress) {
-    const auto* v = labels.voxels.data();
-    const auto& g = labels.geometry;
-    auto sampler = [v, &g, label](int i, int j, int k) {
-        return v[g.linearIndex(i, j, k)] == label ? 1.0f : 0.0f;
-    };
-    return extract(g, sampler, 0.5f, options, progress);
+    return extract(labels.geometry, LabelField{labels, label}, options, progress);
 }
 
 } // namespace precis::anatomy

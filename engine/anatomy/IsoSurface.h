@@ -14,9 +14,13 @@ inline constexpr double kBoneIsoHu = 300.0;
 
 struct IsoSurfaceOptions {
     bool computeNormals = true;
+    /// Treat everything outside the volume as "outside", so regions touching the border are
+    /// closed by caps on the border voxel centres (watertight). Off: the surface stops open at
+    /// the border, as VTK's extractors do (used to compare with them like for like).
+    bool closeAtBorder = true;
 };
 
-/// Surface where the volume crosses `isoHu` (the "inside" is >= isoHu... strictly: > isoHu).
+/// Surface where the volume crosses `isoHu`; "inside" is value > isoHu.
 model::Mesh extractIsoSurface(const model::Volume& volume, double isoHu,
                               const IsoSurfaceOptions& options = {}, const Progress& progress = {});
 

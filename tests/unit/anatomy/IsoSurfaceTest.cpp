@@ -110,3 +110,27 @@ TEST(IsoSurface, LabelSurfaceOfABoxHasTheBoxVolume) {
     EXPECT_NEAR(mesh.signedVolumeMm3(), lx * ly * lz - chamfer, 0.5);
     EXPECT_TRUE(anatomy::extractLabelSurface(labels, 3).empty());
 }
+
+TEST(IsoSurface, OpenBorderModeStopsAtTheBorderLikeOtherExtractors) {
+    model::ImageGeometry g;
+    g.dims = {8, 9, 10};
+    model::Volume v(g, 0);
+    for (int k = 0; k < 10; ++k)
+        for (int j = 0; j < 9; ++j)
+            for (int i = 0; i < 8; ++i) v.at(i, j, k) = (i < 4) ? 500 : -500;
+    anatomy::IsoSurfaceOptions open;
+    open.closeAtBorder = false;
+    model::Mesh mesh = anatomy::extractIsoSurface(v, 0.0, open);
+    EXPECT_FALSE(mesh.isClosedManifold());
+    // Only the plane x = 3.5 voxels: a 9 x 10 grid of vertices, 8 x 9 quads.
+    EXPECT_EQ(mesh.positions.size(), 90u);
+    EXPECT_EQ(mesh.triangleCount(), 2u * 8 * 9);
+    for (const auto& p : mesh.positions) EXPECT_FLOAT_EQ(p.x, 3.5f);
+    // A region away from the border gives the same surface either way.
+    model::Volume ball(g, -500);
+    for (int k = 3; k < 7; ++k)
+        for (int j = 3; j < 6; ++j)
+            for (int i = 2; i < 6; ++i) ball.at(i, j, k) = 500;
+    EXPECT_EQ(anatomy::extractIsoSurface(ball, 0.0, open).indices,
+              anatomy::extractIsoSurface(ball, 0.0).indices);
+}
