@@ -1,0 +1,117 @@
+#include "anatomy/MeshDecimation.h"
+
+#include "anatomy/MeshBvh.h"
+
+#include "MeshShapes.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+
+using namespace precis;
+
+namespace {
+const glm::dvec3 kCenter(12.0, -40.0, 300.0);
+}
+
+TEST(MeshDecimation, SphereTenTimesFewerTrianglesWithinTheStatedError) {
+    const double r = 30.0, maxErrorMm = 0.25;
+    const model::Mesh sphere = test::icoSphere(kCenter, r, 6); // 81,920 triangles
+    auto result = anatomy::decimateMesh(sphere, {.targetRatio = 0.1, .maxErrorMm = maxErrorMm});
+    ASSERT_TRUE(result.has_value()) << result.error().message;
+    const auto& report = result->report;
+    const model::Mesh& mesh = result->mesh;
+    std::printf("[decimation] %zu -> %zu triangles, estimated %.4f mm, measured %.4f mm\n",
+                report.trianglesBefore, report.trianglesAfter, report.estimatedErrorMm,
+                report.measuredErrorMm);
+    EXPECT_TRUE(report.reachedTarget);
+    EXPECT_LE(mesh.triangleCount(), sphere.triangleCount() / 10);
+    EXPECT_GT(mesh.triangleCount(), sphere.triangleCount() / 12);
+    EXPECT_TRUE(report.closedBefore);
+    EXPECT_TRUE(report.closedAfter);
+    EXPECT_TRUE(mesh.isClosedManifold());
+    EXPECT_EQ(mesh.normals.size(), mesh.positions.size());
+    EXPECT_NEAR(mesh.signedVolumeMm3() / sphere.signedVolumeMm3(), 1.0, 0.02);
+    EXPECT_LE(report.measuredErrorMm, maxErrorMm);
+    EXPECT_LE(report.estimatedErrorMm, maxErrorMm);
+    // Distance to the true sphere, over points spread on every output triangle, and from points
+    // on the true sphere to the output surface.
+    double worst = 0;
+    for (std::size_t t = 0; t < mesh.triangleCount(); ++t) {
+        const glm::dvec3 a = mesh.positions[mesh.indices[3 * t]],
+                         b = mesh.positions[mesh.indices[3 * t + 1]],
+                         c = mesh.positions[mesh.indices[3 * t + 2]];
+        for (double u = 0; u <= 1.0; u += 0.125)
+            for (double v = 0; u + v <= 1.0; v += 0.125) {
+                const glm::dvec3 p = a + u * (b - a) + v * (c - a);
+                worst = std::max(worst, std::abs(glm::length(p - kCenter) - r));
+            }
+    }
+    const anatomy::MeshBvh bvh(mesh);
+    for (const auto& p : sphere.positions)
+        worst = std::max(worst, bvh.closestPoint(glm::dvec3(p)).distanceMm);
+    std::printf("[decimation] max distance to the sphere %.4f mm (bound %.2f)\n", worst,
+                maxErrorMm);
+    EXPECT_LE(worst, maxErrorMm);
+}
+
+TEST(MeshDecimation, ErrorBoundStopsBeforeTheTarget) {
+    const model::Mesh sphere = test::icoSphere(kCenter, 30.0, 5);
+    auto result = anatomy::decimateMesh(sphere, {.targetRatio = 0.01, .maxErrorMm = 0.02});
+    ASSERT_TRUE(result.has_value());
+    std::printf("[decimation] bound 0.02 mm: %zu -> %zu triangles in %d attempts, estimated "
+                "%.4f mm, measured %.4f mm\n",
+                result->report.trianglesBefore, result->report.trianglesAfter,
+                result->report.attempts, result->report.estimatedErrorMm,
+                result->report.measuredErrorMm);
+    EXPECT_FALSE(result->report.reachedTarget);
+    EXPECT_GT(result->mesh.triangleCount(), result->report.targetTriangles);
+    EXPECT_LE(result->report.measuredErrorMm, 0.02);
+    EXPECT_TRUE(result->mesh.isClosedManifold());
+}
+
+TEST(MeshDecimation, SplitSeamsAreWeldedFirst) {
+    // Every triangle with its own three vertices (as STL gives them).
+    const model::Mesh sphere = test::icoSphere(kCenter, 30.0, 4);
+    model::Mesh split;
+    for (std::uint32_t i : sphere.indices) {
+        split.positions.push_back(sphere.positions[i]);
+        split.indices.push_back(static_cast<std::uint32_t>(split.positions.size() - 1));
+    }
+    auto result = anatomy::decimateMesh(split, {.targetRatio = 0.25, .maxErrorMm = 1.0});
+    ASSERT_TRUE(result.has_value());
+    EXPECT_TRUE(result->report.reachedTarget);
+    EXPECT_TRUE(result->mesh.isClosedManifold());
+    EXPECT_EQ(result->report.verticesBefore, split.positions.size());
+}
+
+TEST(MeshDecimation, RejectsBadArguments) {
+    const model::Mesh sphere = test::icoSphere(kCenter, 30.0, 2);
+    for (const auto& options : {anatomy::DecimationOptions{.targetRatio = 0.0},
+                                anatomy::DecimationOptions{.targetRatio = 1.5},
+                                anatomy::DecimationOptions{.maxErrorMm = 0.0}}) {
+        auto r = anatomy::decimateMesh(sphere, options);
+        ASSERT_FALSE(r.has_value());
+        EXPECT_EQ(r.error().code, ErrorCode::InvalidArgument);
+        EXPECT_FALSE(r.error().message.empty());
+    }
+    EXPECT_FALSE(anatomy::decimateMesh(model::Mesh{}).has_value());
+}
+
+TEST(MeshDecimation, TimingPrintout) {
+    const model::Mesh mesh = test::uvSphere(kCenter, 40.0, 1000, 1000); // 1,998,000 triangles
+    const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    auto t0 = std::chrono::steady_clock::now();
+    auto fast = anatomy::decimateMesh(
+        mesh, {.targetTriangleCount = 200000, .maxErrorMm = 0.5, .measureError = false});
+    auto t1 = std::chrono::steady_clock::now();
+    auto measured = anatomy::decimateMesh(mesh, {.targetTriangleCount = 200000, .maxErrorMm = 0.5});
+    auto t2 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(fast.has_value());
+    ASSERT_TRUE(measured.has_value());
+    std::printf("[timing] decimation %zu -> %zu triangles: %.0f ms (%.0f ms with the measured "
+                "error %.4f mm; estimate %.4f mm)\n",
+                mesh.triangleCount(), fast->mesh.triangleCount(), ms(t1 - t0), ms(t2 - t1),
+                measured->report.measuredErrorMm, measured->report.estimatedErrorMm);
+}
