@@ -55,15 +55,21 @@ Commands:
         slice, CT_0001.dcm ...) into DIR, with its label volume (labels.nrrd, uint8, LPS) and
         ground truth (truth.json: structures, landmarks, polylines in LPS mm).
         --seed N            noise seed (default 1); the same seed gives identical voxels
-  info DIR
-        Print JSON describing every image series under DIR:
+  info DIR [--correct-tilt] [--resample-uniform]
+        Print JSON describing every image series under DIR (a folder tree, a DICOMDIR or a
+        file); non-image objects (RTSTRUCT, SEG, SR, RTPLAN, RTDOSE, presentation states) are
+        listed under "objects" with their "kind":
         {"series":[{"seriesInstanceUid","modality","description","dims":[x,y,z],
           "spacingMm":[x,y,z],"originMm":[x,y,z],"direction":[9 numbers],"huRange":[min,max],
           "warnings":[...]}]}
         dims = [columns, rows, slices]; spacingMm = [along a row, along a column, between
         slices]; originMm = LPS centre of voxel (0,0,0); direction = row direction, column
         direction, slice normal (3 numbers each). Slices are ordered along the normal.
+        Gantry tilt and non-uniform spacing are reported, and repaired only on request:
+        --correct-tilt       resample a tilted stack onto an orthogonal grid
+        --resample-uniform   resample non-uniform or missing slices to the median spacing
   render DIR --out FILE.png [--width W] [--height H] [--view V] [--iso HU]
+         [--correct-tilt] [--resample-uniform]
         Draw the bone surface (iso-surface at --iso, default 300 HU) of the largest series in DIR
         offscreen with Vulkan and write a PNG (default 1280x960).
         --view V            anterior | posterior (default) | left | right | superior | inferior |
@@ -73,6 +79,23 @@ Commands:
         Time loading the largest series in DIR (scan + decode, median of --runs, default 5,
         warm page cache) beside reading the same files' bytes (the floor) and dcm2niix on the
         same folder; prints files, MB, seconds, MB/s, slices/s, peak RSS and each ratio to ours.
+  pacs echo|find|get --host H --port P --aet CALLED [--our-aet A] [--timeout S]
+        DICOM query/retrieve (Study Root) with the PACS whose AE title is CALLED at H:P
+        (--host default 127.0.0.1). --our-aet: our AE title (default PRECIS). --timeout S bounds
+        every connect, association and message wait (default 10 s connect/association, 30 s
+        message). echo: C-ECHO.
+    find [--patient-id ID] [--patient-name NAME] [--date FROM-TO] [--modality M]
+         [--level study|series] [--study UID]
+        C-FIND; prints JSON {"peer","studies":[{"patientName","patientId","studyInstanceUid",
+          "studyDate","studyDescription","accessionNumber","modalitiesInStudy","numberOfSeries",
+          "numberOfInstances","series":[{"seriesInstanceUid","seriesNumber","modality",
+          "description","numberOfInstances"}]}]}. NAME may use * and ?; --date is YYYYMMDD,
+        YYYYMMDD-YYYYMMDD, YYYYMMDD- or -YYYYMMDD. --level study lists studies only; series
+        (default) adds each study's series.
+    get --study UID [--series UID] --out DIR [--move --store-port N]
+        Retrieve a series (or the whole study) into DIR as <SOP Instance UID>.dcm by C-GET, or
+        with --move by C-MOVE to our AE title: a storage SCP listens on port N during the call
+        (the PACS must know our AE title with this host and port). Prints the files written.
 
 Options for the planner (GUI):
   --screenshot FILE.png  --frames N   render N frames, save a screenshot and exit (scripted runs)
@@ -126,17 +149,39 @@ int cmdPhantom(const Args& a) {
 
 json vec3(const glm::dvec3& v) { return json::array({v.x, v.y, v.z}); }
 
+/// --correct-tilt / --resample-uniform: geometry repairs happen only when the user asks.
+dicom::LoadOptions loadOptionsFrom(const Args& a) {
+    dicom::LoadOptions o;
+    o.correctTilt = hasFlag(a, "--correct-tilt");
+    o.resampleToUniform = hasFlag(a, "--resample-uniform");
+    return o;
+}
+
 int cmdInfo(const Args& a) {
-    if (auto ok = allowOnly(a, {}); !ok) return reportError(ok.error());
+    if (auto ok = allowOnly(a, {"--correct-tilt", "--resample-uniform"}); !ok)
+        return reportError(ok.error());
     if (a.positional.size() != 1)
-        return reportError({ErrorCode::InvalidArgument, "usage: precis info DIR", {}});
+        return reportError({ErrorCode::InvalidArgument,
+                            "usage: precis info DIR [--correct-tilt] [--resample-uniform]", {}});
+    const dicom::LoadOptions loadOptions = loadOptionsFrom(a);
     auto series = dicom::scanSeries(a.positional[0], terminalProgress());
     if (!series) return reportError(series.error());
     json out;
     out["series"] = json::array();
-    int failures = 0;
+    out["objects"] = json::array();
+    int failures = 0, images = 0;
     for (const auto& s : *series) {
-        auto loaded = dicom::loadSeries(s, terminalProgress());
+        if (!s.isImage()) {
+            // Structure sets, segmentations, reports, plans: listed, not loaded as volumes.
+            out["objects"].push_back({{"kind", s.kind},
+                                      {"modality", s.modality},
+                                      {"seriesInstanceUid", s.seriesInstanceUid},
+                                      {"description", s.description},
+                                      {"files", s.files.size()}});
+            continue;
+        }
+        ++images;
+        auto loaded = dicom::loadSeries(s, loadOptions, terminalProgress());
         json j;
         j["seriesInstanceUid"] = s.seriesInstanceUid;
         j["modality"] = s.modality;
@@ -171,14 +216,16 @@ int cmdInfo(const Args& a) {
         out["series"].push_back(j);
     }
     std::printf("%s\n", out.dump(2).c_str());
-    return failures == static_cast<int>(series->size()) ? 1 : 0;
+    return images > 0 && failures == images ? 1 : 0;
 }
 
 // --- render ----------------------------------------------------------------------------------
 
 
 int cmdRender(const Args& a) {
-    if (auto ok = allowOnly(a, {"--out", "--width", "--height", "--view", "--iso"}); !ok)
+    if (auto ok = allowOnly(a, {"--out", "--width", "--height", "--view", "--iso",
+                                "--correct-tilt", "--resample-uniform"});
+        !ok)
         return reportError(ok.error());
     auto out = a.options.find("--out");
     if (a.positional.size() != 1 || out == a.options.end())
@@ -200,7 +247,8 @@ int cmdRender(const Args& a) {
                             "or oblique (got '" + viewName + "')",
                             {}});
 
-    auto loaded = dicom::loadLargestSeries(a.positional[0], terminalProgress());
+    auto loaded =
+        dicom::loadLargestSeries(a.positional[0], loadOptionsFrom(a), terminalProgress());
     if (!loaded) return reportError(loaded.error());
     model::Mesh mesh = anatomy::extractIsoSurface(loaded->volume, *iso, {}, terminalProgress());
     if (mesh.empty())
@@ -312,7 +360,7 @@ int cmdOpen(const Args& a) {
 int runCli(int argc, char** argv) {
     std::string command = argc > 1 ? argv[1] : "";
     bool isCommand = command == "phantom" || command == "info" || command == "render" ||
-                     command == "bench";
+                     command == "bench" || command == "pacs";
     auto args = parseArgs(argc, argv, isCommand ? 2 : 1);
     if (!args) return reportError(args.error());
     if (hasFlag(*args, "--verbose")) log::setLevel(log::Level::Debug);
@@ -328,6 +376,7 @@ int runCli(int argc, char** argv) {
     if (command == "info") return cmdInfo(*args);
     if (command == "render") return cmdRender(*args);
     if (command == "bench") return cmdBench(*args);
+    if (command == "pacs") return cmdPacs(*args);
     if (!command.empty() && command[0] != '-' && !fs::exists(command))
         return reportError({ErrorCode::InvalidArgument,
                             "unknown command or missing folder '" + command + "' (see precis --help)",

@@ -14,8 +14,11 @@ namespace {
 /// Options that take a value; everything else starting with "--" is a flag.
 bool takesValue(const std::string& name) {
     static const char* kValued[] = {"--out", "--seed", "--width", "--height", "--view",
-                                    "--iso", "--screenshot", "--frames", "--runs",
-                                    "--threads"};
+                                    "--iso", "--screenshot", "--frames", "--runs", "--hu",
+                                    "--threads", "--host", "--port", "--aet", "--our-aet",
+                                    "--timeout", "--patient-id", "--patient-name", "--date",
+                                    "--modality", "--level", "--study", "--series",
+                                    "--store-port"};
     return std::any_of(std::begin(kValued), std::end(kValued),
                        [&](const char* v) { return name == v; });
 }

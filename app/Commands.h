@@ -7,4 +7,7 @@ namespace precis::app {
 /// precis bench load DIR [--runs N] [--threads N]
 int cmdBench(const Args& a);
 
+/// precis pacs echo|find|get ... (DICOM query/retrieve; see the usage text)
+int cmdPacs(const Args& a);
+
 } // namespace precis::app

@@ -20,6 +20,8 @@ PACKAGES=(
   orthanc
   # the independent pydicom geometry reference (../shared/peers/dicom_truth) used by tests
   python3-pydicom python3-numpy
+  # lets pydicom decode JPEG 2000 (Pillow's OpenJPEG) so dicom_truth.py gives HU ranges for J2K series
+  python3-pil
   # benchmark peer: precis bench load compares with dcm2niix on the same series
   dcm2niix
 )

@@ -1,5 +1,6 @@
 #include "dicom/detail/Dcmtk.h"
 
+#include <dcmtk/dcmdata/dcvr.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
@@ -35,6 +36,9 @@ void registerCodecs() {
         // DCMTK's own console log would interleave with our output; every failure it logs is
         // reported to the user through precis::Error / ImportReport instead.
         OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+        // Some exporters write every element as UN (explicit VR): read known tags with their
+        // dictionary VR so positions and pixel layout are usable.
+        dcmEnableUnknownVRConversion.set(OFTrue);
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
         DcmRLEDecoderRegistration::registerCodecs();

@@ -14,9 +14,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json runDicomTruth(const fs::path& dir) {
+nlohmann::json runDicomTruth(const fs::path& dir, bool pixels = false) {
     fs::path script = test::sharedDir() / "peers/dicom_truth/dicom_truth.py";
-    std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + dir.string() + "' --no-pixels 2>/dev/null";
+    std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + dir.string() + "'" +
+                      (pixels ? "" : " --no-pixels") + " 2>/dev/null";
     std::FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) return {};
     std::string out;
@@ -52,6 +53,48 @@ TEST(SharedData, PancreaticCtMatchesPydicomReference) {
     EXPECT_EQ(loaded->volume.identity.modality, "CT");
 }
 
+// Every series under ct/ (the J2K one included: empty Series Instance UID, OpenJPEG decode) must
+// match the pydicom reference in geometry and HU range.
+TEST(SharedData, EveryCtSeriesMatchesPydicomReference) {
+    PRECIS_REQUIRE_SHARED(root, "ct");
+    int checked = 0;
+    for (const auto& entry : fs::directory_iterator(root)) {
+        if (!entry.is_directory()) continue;
+        const fs::path dir = entry.path();
+        SCOPED_TRACE(dir.filename().string());
+        auto truth = runDicomTruth(dir, /*pixels=*/true);
+        ASSERT_TRUE(truth.is_object() && !truth["series"].empty())
+            << "dicom_truth.py gave no result for " << dir;
+        const auto& ref = truth["series"][0];
+        auto loaded = dicom::loadLargestSeries(dir);
+        ASSERT_TRUE(loaded) << loaded.error().message;
+        const auto& g = loaded->volume.geometry;
+        for (int a = 0; a < 3; ++a) {
+            EXPECT_EQ(g.dims[a], ref["dims"][a].get<int>());
+            EXPECT_NEAR(g.spacingMm[a], ref["spacingMm"][a].get<double>(), 1e-6);
+            EXPECT_NEAR(g.originMm[a], ref["originMm"][a].get<double>(), 1e-6);
+        }
+        for (int c = 0; c < 3; ++c)
+            for (int r = 0; r < 3; ++r)
+                EXPECT_NEAR(g.direction[c][r], ref["direction"][c * 3 + r].get<double>(), 1e-9);
+        if (ref["huRange"].is_array()) {
+            auto [lo, hi] =
+                std::minmax_element(loaded->volume.voxels.begin(), loaded->volume.voxels.end());
+            EXPECT_EQ(*lo, ref["huRange"][0].get<double>());
+            EXPECT_EQ(*hi, ref["huRange"][1].get<double>());
+        } else {
+            // pydicom needs Pillow's OpenJPEG for J2K (scripts/setup.sh installs python3-pil).
+            EXPECT_FALSE(test::inCi()) << "dicom_truth.py decoded no pixels: " << ref["warnings"];
+        }
+        bool emptyUidReported = false;
+        for (const auto& w : loaded->report.warnings)
+            emptyUidReported |= w.code == "empty-series-uid";
+        EXPECT_EQ(emptyUidReported, ref["seriesInstanceUID"].get<std::string>().empty());
+        ++checked;
+    }
+    EXPECT_GE(checked, 2);
+}
+
 TEST(SharedData, LosslessTransferSyntaxesDecodeIdentically) {
     PRECIS_REQUIRE_SHARED(dir, "conformance/ct-image-transfer-syntaxes");
     auto reference = dicom::loadLargestSeries(dir / "CTImage.dcm");
@@ -63,7 +106,8 @@ TEST(SharedData, LosslessTransferSyntaxesDecodeIdentically) {
                            "RLELosslessTransferSyntax_1.2.840.10008.1.2.5",
                            "JPEGProcess14TransferSyntax_1.2.840.10008.1.2.4.57",
                            "JPEGProcess14SV1TransferSyntax_1.2.840.10008.1.2.4.70",
-                           "JPEGLSLosslessTransferSyntax_1.2.840.10008.1.2.4.80"}) {
+                           "JPEGLSLosslessTransferSyntax_1.2.840.10008.1.2.4.80",
+                           "JPEG2000LosslessOnlyTransferSyntax_1.2.840.10008.1.2.4.90"}) {
         auto file = dir / (std::string("CTImage.dcm_") + ts + ".dcm");
         auto v = dicom::loadLargestSeries(file);
         ASSERT_TRUE(v) << ts << ": " << v.error().message;
