@@ -25,6 +25,9 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace precis::dicom {
 namespace {
@@ -58,6 +61,13 @@ struct SliceHeader {
     bool lossy = false;
     E_TransferSyntax xfer = EXS_Unknown;
     std::string metaXferUid; // (0002,0010) as written, even when DCMTK does not know it
+    // Uncompressed little-endian 16-bit single-frame images without padding: everything the
+    // pixel conversion needs, so the pixel bytes can be read straight from the file (see
+    // readNativePixels) instead of parsing the whole dataset again.
+    bool nativeFastPath = false;
+    int bitsStored = 16, highBit = 15;
+    bool pixelSigned = false;
+    double topSlope = 1, topIntercept = 0;
 };
 
 /// Outcome of reading one file's header.
@@ -199,6 +209,29 @@ FileHeaders loadHeader(const fs::path& file) {
     if (d.findAndGetUint16(DCM_Rows, v).good()) h.rows = v;
     if (d.findAndGetUint16(DCM_Columns, v).good()) h.cols = v;
     if (d.findAndGetUint16(DCM_BitsAllocated, v).good()) h.bitsAllocated = v;
+    {
+        Uint16 stored = 0, high = 0, rep = 0, samples = 1;
+        Sint32 nFrames = 1;
+        const bool layout = d.findAndGetUint16(DCM_BitsStored, stored).good() &&
+                            d.findAndGetUint16(DCM_HighBit, high).good() &&
+                            d.findAndGetUint16(DCM_PixelRepresentation, rep).good();
+        d.findAndGetUint16(DCM_SamplesPerPixel, samples);
+        if (d.findAndGetSint32(DCM_NumberOfFrames, nFrames).bad()) nFrames = 1;
+        Float64 slope = 1, intercept = 0;
+        if (d.findAndGetFloat64(DCM_RescaleSlope, slope).bad() || slope == 0 || !std::isfinite(slope))
+            slope = 1;
+        if (d.findAndGetFloat64(DCM_RescaleIntercept, intercept).bad() || !std::isfinite(intercept))
+            intercept = 0;
+        h.bitsStored = stored;
+        h.highBit = high;
+        h.pixelSigned = rep == 1;
+        h.topSlope = slope;
+        h.topIntercept = intercept;
+        h.nativeFastPath = layout && samples == 1 && nFrames <= 1 && h.bitsAllocated == 16 &&
+                           stored >= 1 && stored <= 16 && high < 16 && high + 1 >= stored &&
+                           (h.xfer == EXS_LittleEndianExplicit || h.xfer == EXS_LittleEndianImplicit) &&
+                           !d.tagExists(DCM_PixelPaddingValue) && !d.tagExists(DCM_PixelPaddingRangeLimit);
+    }
     h.kind = classify(h.sopClassUid, h.modality, h.rows, h.cols);
     // DCMTK's auto-detection parses almost any bytes as a dataset (a .nii.gz "loads"): without
     // SOP class, modality or DICM magic it is no DICOM object at all.
@@ -369,6 +402,15 @@ struct Headers {
     std::vector<std::string> skipped; // "file: why"
 };
 
+} // namespace
+
+struct SeriesScanCache {
+    std::vector<fs::path> files;
+    std::vector<SliceHeader> frames; // every image frame of those files
+};
+
+namespace {
+
 Result<Headers> readHeaders(const std::vector<fs::path>& files, const Progress& progress,
                             double progressScale) {
     std::vector<FileHeaders> perFile(files.size());
@@ -416,6 +458,55 @@ struct DecodeStats {
 };
 
 /// Converts one frame's raw container values into calibrated int16 in `dst`.
+template <class Raw>
+void convertFrame(const Raw* src, std::size_t n, const PixelRules& r, std::int16_t* dst,
+                  DecodeStats& stats);
+
+/// 8- and 16-bit containers: every possible raw value is converted once into a table, then each
+/// pixel is a table look-up (the per-pixel masking, sign extension, padding test and rescale cost
+/// more than the file read itself).
+template <class Raw>
+    requires(sizeof(Raw) <= 2)
+void convertFrameByTable(const Raw* src, std::size_t n, const PixelRules& r, std::int16_t* dst,
+                         DecodeStats& stats) {
+    constexpr std::size_t kValues = std::size_t(1) << (8 * sizeof(Raw));
+    // The rules rarely change between the files of a series: keep the last table per thread.
+    struct Cache {
+        PixelRules rules;
+        bool valid = false;
+        bool anyFlag = false;
+        std::vector<std::int16_t> table = std::vector<std::int16_t>(kValues);
+        std::vector<std::uint8_t> flags = std::vector<std::uint8_t>(kValues); // 1 padded, 2 clamped
+    };
+    thread_local Cache cache;
+    auto same = [](const PixelRules& a, const PixelRules& b) {
+        return a.bitsStored == b.bitsStored && a.highBit == b.highBit && a.isSigned == b.isSigned &&
+               a.slope == b.slope && a.intercept == b.intercept && a.hasPadding == b.hasPadding &&
+               a.padLo == b.padLo && a.padHi == b.padHi && a.airValue == b.airValue;
+    };
+    if (!cache.valid || !same(cache.rules, r)) {
+        cache.anyFlag = false;
+        for (std::size_t v = 0; v < kValues; ++v) {
+            const Raw raw = static_cast<Raw>(v);
+            DecodeStats one;
+            convertFrame(&raw, 1, r, &cache.table[v], one);
+            cache.flags[v] = static_cast<std::uint8_t>((one.padded ? 1 : 0) | (one.clamped ? 2 : 0));
+            cache.anyFlag = cache.anyFlag || cache.flags[v];
+        }
+        cache.rules = r;
+        cache.valid = true;
+    }
+    const auto& table = cache.table;
+    const auto& flags = cache.flags;
+    const bool anyFlag = cache.anyFlag;
+    for (std::size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
+    if (anyFlag)
+        for (std::size_t i = 0; i < n; ++i) {
+            stats.padded += flags[src[i]] & 1;
+            stats.clamped += (flags[src[i]] >> 1) & 1;
+        }
+}
+
 template <class Raw>
 void convertFrame(const Raw* src, std::size_t n, const PixelRules& r, std::int16_t* dst,
                   DecodeStats& stats) {
@@ -515,10 +606,65 @@ Result<std::vector<std::vector<Fragment>>> splitFrames(DcmPixelSequence& seq, in
     return out;
 }
 
+/// Fast path for the commonest files (uncompressed little endian, 16 bits, one frame, Pixel Data
+/// the last element): DCMTK already parsed the header while scanning; here the pixel bytes are
+/// read straight into a buffer after checking that the file ends with exactly the Pixel Data
+/// element the header promised (tag, VR and length). Returns false, touching nothing, when the
+/// file is laid out any other way: the caller then lets DCMTK parse it.
+bool readNativePixels(const fs::path& file, const SliceHeader& h, int cols, int rows, bool isCt,
+                      const FrameTarget& target, DecodeStats& stats) {
+    const std::size_t payload = std::size_t(cols) * std::size_t(rows) * 2;
+    const bool explicitVr = h.xfer == EXS_LittleEndianExplicit;
+    const std::size_t headerLen = explicitVr ? 12 : 8;
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    bool ok = ::fstat(fd, &st) == 0 && std::size_t(st.st_size) >= payload + headerLen + 132;
+    std::uint8_t head[12] = {};
+    const off_t at = ok ? off_t(std::size_t(st.st_size) - payload - headerLen) : 0;
+    ok = ok && ::pread(fd, head, headerLen, at) == ssize_t(headerLen) && head[0] == 0xE0 &&
+         head[1] == 0x7F && head[2] == 0x10 && head[3] == 0x00;
+    if (ok) {
+        const std::uint8_t* len = head + (explicitVr ? 8 : 4);
+        if (explicitVr)
+            ok = ((head[4] == 'O' && (head[5] == 'W' || head[5] == 'B')) && head[6] == 0 &&
+                  head[7] == 0);
+        ok = ok && readLe32(len) == payload;
+    }
+    thread_local std::vector<std::uint16_t> buffer;
+    if (ok) {
+        buffer.resize(payload / 2);
+        std::size_t got = 0;
+        while (got < payload) {
+            ssize_t n = ::pread(fd, reinterpret_cast<char*>(buffer.data()) + got, payload - got,
+                                at + off_t(headerLen + got));
+            if (n <= 0) break;
+            got += std::size_t(n);
+        }
+        ok = got == payload;
+    }
+    ::close(fd);
+    if (!ok) return false;
+    PixelRules r;
+    r.bitsStored = h.bitsStored;
+    r.highBit = h.highBit;
+    r.isSigned = h.pixelSigned;
+    r.slope = target.hasRescale ? target.slope : h.topSlope;
+    r.intercept = target.hasRescale ? target.intercept : h.topIntercept;
+    r.airValue = isCt ? kCtAirHu : 0;
+    convertFrameByTable(buffer.data(), payload / 2, r, target.dst, stats);
+    return true;
+}
+
 /// Decodes the frames of one file into their slots of the pre-allocated volume. The decoded
 /// dataset lives only for this call.
 Result<DecodeStats> decodeFile(const fs::path& file, int cols, int rows, bool isCt,
-                               const std::vector<FrameTarget>& targets) {
+                               const std::vector<FrameTarget>& targets,
+                               const SliceHeader* header = nullptr) {
+    if (header && header->nativeFastPath && targets.size() == 1 && targets[0].frame == 0) {
+        DecodeStats fast;
+        if (readNativePixels(file, *header, cols, rows, isCt, targets[0], fast)) return fast;
+    }
     DcmFileFormat ff;
     OFCondition c = ff.loadFile(file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                 ERM_autoDetect);
@@ -695,7 +841,8 @@ Result<DecodeStats> decodeFile(const fs::path& file, int cols, int rows, bool is
         Uint16* p = nullptr;
         if (pixelData->getUint16Array(p).bad() || !p) return truncated();
         for (const auto& t : targets)
-            convertFrame(p + static_cast<std::size_t>(t.frame) * n, n, rulesFor(t), t.dst, stats);
+            convertFrameByTable(p + static_cast<std::size_t>(t.frame) * n, n, rulesFor(t), t.dst,
+                                stats);
     } else {
         Uint8* p = nullptr;
         if (pixelData->getUint8Array(p).bad() || !p) return truncated();
@@ -766,9 +913,16 @@ Result<std::vector<SeriesSummary>> scanSeries(const fs::path& path, const Progre
         if (g.summary.files.empty()) describe(g.summary, h);
         g.summary.files.push_back(h.file);
     }
+    std::map<fs::path, std::vector<const SliceHeader*>> framesByFile;
+    for (const auto& h : headers->frames) framesByFile[h.file].push_back(&h);
     std::vector<SeriesSummary> out, others;
     for (auto& [key, g] : images) {
         auto& s = g.summary;
+        auto cache = std::make_shared<SeriesScanCache>();
+        cache->files = s.files;
+        for (const auto& f : s.files)
+            for (const SliceHeader* h : framesByFile[f]) cache->frames.push_back(*h);
+        s.scanCache = std::move(cache);
         s.imageCount = static_cast<int>(g.frames.size());
         // Thumbnail: the middle slice along the normal, localisers aside when possible.
         std::vector<const SliceHeader*> stack;
@@ -819,7 +973,11 @@ Result<LoadedSeries> loadSeries(const SeriesSummary& series, const LoadOptions& 
                                 firstFile, series.kind, series.sopClassUid));
     LoadedSeries out;
     auto& report = out.report;
-    auto headersOr = readHeaders(series.files, progress, 0.2);
+    Result<Headers> headersOr = Headers{};
+    if (series.scanCache && series.scanCache->files == series.files)
+        headersOr->frames = series.scanCache->frames;
+    else
+        headersOr = readHeaders(series.files, progress, 0.2);
     if (!headersOr) return std::unexpected(headersOr.error());
     for (const auto& why : headersOr->skipped)
         report.add("unreadable-file", why + "; left out", {why.substr(0, why.find(": "))});
@@ -1068,7 +1226,8 @@ Result<LoadedSeries> loadSeries(const SeriesSummary& series, const LoadOptions& 
                 targets.push_back({h.frame, target + static_cast<std::size_t>(k) * sliceVoxels,
                                    h.hasRescale, h.slope, h.intercept});
             }
-            auto r = decodeFile(work[w].first, g.dims[0], g.dims[1], isCt, targets);
+            auto r = decodeFile(work[w].first, g.dims[0], g.dims[1], isCt, targets,
+                                &headers[work[w].second.front()]);
             if (!r) errors[w] = r.error();
             else stats[w] = std::move(*r);
             std::size_t n = ++done;

@@ -18,10 +18,13 @@
 #include "model/Volume.h"
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace precis::dicom {
+
+struct SeriesScanCache; // the headers scanSeries read, so loadSeries need not read them again
 
 /// One series (one stack of images, or one group of non-image objects) found by a scan.
 /// Grouped per patient, study, series and, for images, per stack: orientation, matrix and pixel
@@ -49,6 +52,10 @@ struct SeriesSummary {
     /// files `thumbnailFrame` is the 0-based frame in that file. Empty for non-images.
     std::filesystem::path thumbnailFile;
     int thumbnailFrame = 0;
+
+    /// Set by scanSeries; loadSeries reuses these headers instead of reading the files twice.
+    /// (A summary built by hand has none and works the same, reading the headers itself.)
+    std::shared_ptr<const SeriesScanCache> scanCache;
 
     [[nodiscard]] bool isImage() const { return kind == "image"; }
 };
