@@ -51,7 +51,7 @@ TEST(IsoSurface, SphereOnObliqueAnisotropicGridIsWatertightAndExact) {
     RecordProperty("areaRelErr", std::to_string(area / areaTrue - 1));
     RecordProperty("volumeRelErr", std::to_string(volume / volumeTrue - 1));
     EXPECT_NEAR(volume / volumeTrue, 1.0, 0.01) << "volume " << volume << " vs " << volumeTrue;
-    EXPECT_NEAR(area / areaTrue, 1.0, 0.02) << "area " << area << " vs " << areaTrue;
+    EXPECT_NEAR(area / areaTrue, 1.0, 0.01) << "area " << area << " vs " << areaTrue;
     // Every vertex lies on the sphere in world LPS (within the sampling error of the field).
     double worst = 0;
     for (const auto& p : mesh.positions) worst = std::max(worst, std::abs(glm::length(glm::dvec3(p) - c) - r));
@@ -62,6 +62,40 @@ TEST(IsoSurface, SphereOnObliqueAnisotropicGridIsWatertightAndExact) {
     for (std::size_t i = 0; i < mesh.positions.size(); ++i)
         outward += glm::dot(glm::dvec3(mesh.normals[i]), glm::dvec3(mesh.positions[i]) - c) > 0;
     EXPECT_EQ(outward, static_cast<int>(mesh.positions.size()));
+}
+
+TEST(IsoSurface, CappedCylinderOnObliqueGridHasItsAreaAndVolume) {
+    // Signed distance (x 100) of a capped cylinder of radius r and length h whose axis is tilted
+    // 35 degrees, sampled on an oblique anisotropic grid.
+    const double r = 15.0, h = 50.0;
+    const glm::dvec3 c(-30.0, 80.0, -120.0);
+    const glm::dvec3 axis = glm::normalize(glm::dvec3(std::sin(glm::radians(35.0)), 0.3, std::cos(glm::radians(35.0))));
+    model::ImageGeometry g;
+    const int n = 80;
+    g.dims = {n, n, n};
+    g.spacingMm = {0.9, 1.0, 1.1};
+    g.direction = obliqueDirection();
+    g.originMm = c - g.direction * (glm::dvec3((n - 1) / 2.0) * g.spacingMm);
+    model::Volume v(g);
+    for (int k = 0; k < n; ++k)
+        for (int j = 0; j < n; ++j)
+            for (int i = 0; i < n; ++i) {
+                glm::dvec3 p = g.worldFromIndex({i, j, k}) - c;
+                double along = glm::dot(p, axis);
+                double radial = glm::length(p - along * axis);
+                glm::dvec2 d(radial - r, std::abs(along) - h / 2);
+                double sdf = std::min(std::max(d.x, d.y), 0.0) + glm::length(glm::max(d, 0.0));
+                v.at(i, j, k) = static_cast<std::int16_t>(std::lround(-100.0 * sdf));
+            }
+    model::Mesh mesh = anatomy::extractIsoSurface(v, 0.0);
+    EXPECT_TRUE(mesh.isClosedManifold());
+    const double areaTrue = 2 * std::numbers::pi * r * h + 2 * std::numbers::pi * r * r;
+    const double volumeTrue = std::numbers::pi * r * r * h;
+    EXPECT_NEAR(mesh.areaMm2() / areaTrue, 1.0, 0.01) << mesh.areaMm2() << " vs " << areaTrue;
+    EXPECT_NEAR(mesh.signedVolumeMm3() / volumeTrue, 1.0, 0.01)
+        << mesh.signedVolumeMm3() << " vs " << volumeTrue;
+    RecordProperty("areaRelErr", std::to_string(mesh.areaMm2() / areaTrue - 1));
+    RecordProperty("volumeRelErr", std::to_string(mesh.signedVolumeMm3() / volumeTrue - 1));
 }
 
 TEST(IsoSurface, RegionTouchingTheBorderIsClosed) {
