@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -470,13 +471,40 @@ template <class Raw>
 void convertFrameByTable(const Raw* src, std::size_t n, const PixelRules& r, std::int16_t* dst,
                          DecodeStats& stats) {
     constexpr std::size_t kValues = std::size_t(1) << (8 * sizeof(Raw));
+    // Commonest case first: slope 1, an integer intercept, no padding. Two vectorisable passes
+    // (range of the stored values, then value + intercept) when nothing can leave int16.
+    if (r.slope == 1.0 && r.intercept == std::floor(r.intercept) && !r.hasPadding &&
+        std::abs(r.intercept) < 65536.0 && r.bitsStored >= 1 && r.bitsStored <= 16) {
+        const int shift = std::max(0, r.highBit + 1 - r.bitsStored);
+        const std::uint32_t mask = (1u << r.bitsStored) - 1u;
+        const int up = 32 - r.bitsStored; // sign extension by shifting up and back
+        const std::int32_t icpt = static_cast<std::int32_t>(r.intercept);
+        // Separate loops per signedness: branch-free bodies the compiler vectorises.
+        auto run = [&](auto storedOf) {
+            std::int32_t lo = INT32_MAX, hi = INT32_MIN;
+            for (std::size_t i = 0; i < n; ++i) {
+                const std::int32_t v = storedOf(src[i]);
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
+            }
+            if (n != 0 && (lo + icpt < -32768 || hi + icpt > 32767)) return false;
+            for (std::size_t i = 0; i < n; ++i)
+                dst[i] = static_cast<std::int16_t>(storedOf(src[i]) + icpt);
+            return true;
+        };
+        auto signedOf = [=](Raw raw) {
+            return std::int32_t(((std::uint32_t(raw) >> shift) & mask) << up) >> up;
+        };
+        auto unsignedOf = [=](Raw raw) { return std::int32_t((std::uint32_t(raw) >> shift) & mask); };
+        if (r.isSigned ? run(signedOf) : run(unsignedOf)) return;
+    }
     // The rules rarely change between the files of a series: keep the last table per thread.
+    // Each entry holds the output value in its low 16 bits, and "padded" (bit 16) and "clamped"
+    // (bit 17), so one look-up per pixel gives both the value and the counts.
     struct Cache {
         PixelRules rules;
         bool valid = false;
-        bool anyFlag = false;
-        std::vector<std::int16_t> table = std::vector<std::int16_t>(kValues);
-        std::vector<std::uint8_t> flags = std::vector<std::uint8_t>(kValues); // 1 padded, 2 clamped
+        std::vector<std::uint32_t> table = std::vector<std::uint32_t>(kValues);
     };
     thread_local Cache cache;
     auto same = [](const PixelRules& a, const PixelRules& b) {
@@ -485,26 +513,27 @@ void convertFrameByTable(const Raw* src, std::size_t n, const PixelRules& r, std
                a.padLo == b.padLo && a.padHi == b.padHi && a.airValue == b.airValue;
     };
     if (!cache.valid || !same(cache.rules, r)) {
-        cache.anyFlag = false;
         for (std::size_t v = 0; v < kValues; ++v) {
             const Raw raw = static_cast<Raw>(v);
             DecodeStats one;
-            convertFrame(&raw, 1, r, &cache.table[v], one);
-            cache.flags[v] = static_cast<std::uint8_t>((one.padded ? 1 : 0) | (one.clamped ? 2 : 0));
-            cache.anyFlag = cache.anyFlag || cache.flags[v];
+            std::int16_t out = 0;
+            convertFrame(&raw, 1, r, &out, one);
+            cache.table[v] = std::uint32_t(std::uint16_t(out)) | (one.padded ? 1u << 16 : 0u) |
+                             (one.clamped ? 1u << 17 : 0u);
         }
         cache.rules = r;
         cache.valid = true;
     }
-    const auto& table = cache.table;
-    const auto& flags = cache.flags;
-    const bool anyFlag = cache.anyFlag;
-    for (std::size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
-    if (anyFlag)
-        for (std::size_t i = 0; i < n; ++i) {
-            stats.padded += flags[src[i]] & 1;
-            stats.clamped += (flags[src[i]] >> 1) & 1;
-        }
+    const std::uint32_t* table = cache.table.data();
+    std::size_t padded = 0, clamped = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint32_t e = table[src[i]];
+        dst[i] = static_cast<std::int16_t>(std::uint16_t(e));
+        padded += (e >> 16) & 1u;
+        clamped += (e >> 17) & 1u;
+    }
+    stats.padded += padded;
+    stats.clamped += clamped;
 }
 
 template <class Raw>
