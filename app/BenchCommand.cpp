@@ -1,9 +1,13 @@
 // `precis bench load DIR`: how fast Precis turns a DICOM folder into a volume, beside the floor
-// (reading the same bytes) and a peer (dcm2niix), in the same run.
+// (reading the same bytes) and a peer (dcm2niix), in the same run. `precis bench mesh DIR`: the
+// mesh and distance kernels on that volume, one thread and all.
 #include "Commands.h"
 
 #include "core/Parallel.h"
+#include "anatomy/DistanceField.h"
 #include "anatomy/IsoSurface.h"
+#include "anatomy/MeshDecimation.h"
+#include "anatomy/MeshSmoothing.h"
 #include "dicom/SeriesReader.h"
 
 #include <fmt/core.h>
@@ -168,23 +172,30 @@ int benchLoad(const Args& a) {
 }
 
 struct Timed {
-    double seconds = 0;
-    std::size_t triangles = 0;
+    double medianS = 0, minS = 0;
 };
 
-/// Median time of `runs` iso-surface extractions with `threads` workers.
-Timed timeIsoSurface(const model::Volume& v, double iso, unsigned threads, long runs) {
+/// Median and minimum of `runs` calls of `work` with `threads` workers; `setup` (untimed) runs
+/// before each call.
+template <class Setup, class Work>
+Timed timeRuns(unsigned threads, long runs, Setup&& setup, Work&& work) {
     setWorkerCount(threads);
     std::vector<double> s;
-    std::size_t tris = 0;
     for (long r = 0; r < runs; ++r) {
+        setup();
         auto t0 = Clock::now();
-        auto mesh = anatomy::extractIsoSurface(v, iso, {.computeNormals = false});
+        work();
         s.push_back(secondsSince(t0));
-        tris = mesh.triangleCount();
     }
     setWorkerCount(0);
-    return {median(s), tris};
+    return {median(s), *std::min_element(s.begin(), s.end())};
+}
+
+void printRow(const char* stage, unsigned threads, const Timed& t, double voxels,
+              std::size_t triangles, const std::string& note) {
+    std::printf("%-30s %7u %9.4f %9.4f %10.1f %11zu %9.2f  %s\n", stage, threads, t.medianS,
+                t.minS, voxels > 0 ? voxels / t.medianS / 1e6 : 0.0, triangles,
+                double(triangles) / t.medianS / 1e6, note.c_str());
 }
 
 int benchMesh(const Args& a) {
@@ -201,18 +212,106 @@ int benchMesh(const Args& a) {
     const auto& v = loaded->volume;
     const double voxels = double(v.geometry.voxelCount());
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<unsigned> threadCounts{1u};
+    if (hw > 1) threadCounts.push_back(hw);
+    constexpr double kDecimateRatio = 0.1, kDecimateErrorMm = 0.5;
+    constexpr int kSmoothPasses = 20;
+
     std::printf("precis bench mesh: %s at %g HU\n", a.positional[1].c_str(), *iso);
-    std::printf("machine: %s, %u hardware threads; median of %ld runs\n", cpuModel().c_str(), hw,
-                *runs);
-    std::printf("volume: %d x %d x %d = %.1f M voxels\n\n", v.geometry.dims[0], v.geometry.dims[1],
-                v.geometry.dims[2], voxels / 1e6);
-    std::printf("%-26s %8s %10s %12s %14s %12s\n", "stage", "threads", "seconds", "Mvoxels/s",
-                "triangles", "Mtri/s");
-    for (unsigned t : {1u, hw}) {
-        Timed r = timeIsoSurface(v, *iso, t, *runs);
-        std::printf("%-26s %8u %10.4f %12.1f %14zu %12.2f\n", "iso-surface", t, r.seconds,
-                    voxels / r.seconds / 1e6, r.triangles, double(r.triangles) / r.seconds / 1e6);
-        if (hw == 1) break;
+    std::printf("machine: %s, %u hardware threads; median and min of %ld runs\n",
+                cpuModel().c_str(), hw, *runs);
+    std::printf("volume: %d x %d x %d = %.1f M voxels\n\n", v.geometry.dims[0],
+                v.geometry.dims[1], v.geometry.dims[2], voxels / 1e6);
+    std::printf("%-30s %7s %9s %9s %10s %11s %9s  %s\n", "stage", "threads", "median s",
+                "min s", "Mvoxel/s", "triangles", "Mtri/s", "");
+
+    // Iso-surface, closed at the border (ours) and open (VTK Flying Edges' output, like for like).
+    model::Mesh surface;
+    for (bool closed : {true, false})
+        for (unsigned t : threadCounts) {
+            model::Mesh m;
+            Timed r = timeRuns(t, *runs, [&] { m = {}; }, [&] {
+                m = anatomy::extractIsoSurface(v, *iso,
+                                               {.computeNormals = false, .closeAtBorder = closed});
+            });
+            printRow(closed ? "iso-surface (closed)" : "iso-surface (open, as VTK FE)", t, r,
+                     voxels, m.triangleCount(), closed && m.isClosedManifold() ? "watertight" : "");
+            if (closed) surface = std::move(m);
+        }
+    if (surface.empty()) {
+        std::printf("\nno surface at %g HU: smoothing and decimation skipped\n", *iso);
+    } else {
+        const std::string verts = fmt::format("{:.2f} M vertices", surface.positions.size() / 1e6);
+        for (unsigned t : threadCounts) {
+            model::Mesh m;
+            Timed r = timeRuns(t, *runs, [&] { m = surface; }, [&] {
+                anatomy::SmoothingOptions o;
+                o.iterations = kSmoothPasses;
+                o.recomputeNormals = false;
+                (void)anatomy::smoothWindowedSinc(m, o);
+            });
+            printRow("windowed-sinc, 20 passes", t, r, 0, surface.triangleCount(), verts);
+        }
+        // The same with the vertex adjacency built beforehand (reusable across calls).
+        const anatomy::VertexAdjacency adjacency = anatomy::buildVertexAdjacency(surface);
+        for (unsigned t : threadCounts) {
+            model::Mesh m;
+            Timed r = timeRuns(t, *runs, [&] { m = surface; }, [&] {
+                anatomy::SmoothingOptions o;
+                o.iterations = kSmoothPasses;
+                o.recomputeNormals = false;
+                (void)anatomy::smoothWindowedSinc(m, adjacency, o);
+            });
+            printRow("  passes only (adjacency built)", t, r, 0, surface.triangleCount(), verts);
+        }
+        for (unsigned t : threadCounts) {
+            std::size_t after = 0;
+            double errorMm = 0;
+            Timed r = timeRuns(t, *runs, [] {}, [&] {
+                anatomy::DecimationOptions o;
+                o.targetRatio = kDecimateRatio;
+                o.maxErrorMm = kDecimateErrorMm;
+                o.computeNormals = false;
+                auto d = anatomy::decimateMesh(surface, o);
+                if (d) {
+                    after = d->report.trianglesAfter;
+                    errorMm = d->report.measuredErrorMm;
+                }
+            });
+            printRow("decimate to 10%, <= 0.5 mm", t, r, 0, surface.triangleCount(),
+                     fmt::format("-> {} triangles, measured error {:.3f} mm", after, errorMm));
+        }
+        // The simplifier alone: its own (quadric) error estimate steers, nothing is measured.
+        for (unsigned t : threadCounts) {
+            std::size_t after = 0;
+            double estimateMm = 0;
+            Timed r = timeRuns(t, *runs, [] {}, [&] {
+                anatomy::DecimationOptions o;
+                o.targetRatio = kDecimateRatio;
+                o.maxErrorMm = kDecimateErrorMm;
+                o.computeNormals = false;
+                o.measureError = false;
+                auto d = anatomy::decimateMesh(surface, o);
+                if (d) {
+                    after = d->report.trianglesAfter;
+                    estimateMm = d->report.estimatedErrorMm;
+                }
+            });
+            printRow("  unmeasured (estimate only)", t, r, 0, surface.triangleCount(),
+                     fmt::format("-> {} triangles, estimated error {:.3f} mm", after, estimateMm));
+        }
+    }
+    // Exact signed distance transform of the whole volume (mask = value > HU; mask not timed).
+    anatomy::Mask mask(v.geometry);
+    const auto isoValue = *iso;
+    parallelFor(0, v.voxels.size(), [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) mask.voxels[i] = v.voxels[i] > isoValue ? 1 : 0;
+    });
+    for (unsigned t : threadCounts) {
+        anatomy::DistanceField f;
+        Timed r = timeRuns(t, *runs, [&] { f = {}; },
+                           [&] { f = anatomy::signedDistanceField(mask); });
+        printRow("exact signed distance", t, r, voxels, 0, "mask = value > HU");
     }
     return 0;
 }
@@ -224,7 +323,9 @@ int cmdBench(const Args& a) {
     if (what == "load") return benchLoad(a);
     if (what == "mesh") return benchMesh(a);
     return reportError({ErrorCode::InvalidArgument,
-                        "usage: precis bench load DIR [--runs N] [--threads N]", {}});
+                        "usage: precis bench load DIR [--runs N] [--threads N] | "
+                        "precis bench mesh DIR [--hu HU] [--runs N]",
+                        {}});
 }
 
 } // namespace precis::app

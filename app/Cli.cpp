@@ -75,10 +75,33 @@ Commands:
         --view V            anterior | posterior (default) | left | right | superior | inferior |
                             oblique. Anterior shows the patient's right on the image left.
 
+  segment DIR --out OUTDIR [--smooth N] [--decimate RATIO] [--max-error-mm E]
+        Segment the largest CT series in DIR (body, skin, bone, spinal canal, lungs, contrast
+        vessels) and write into OUTDIR: labels.nrrd (uint8, LPS; values 1 skin, 2 body, 3 bone,
+        4 canal, 5 lungs, 6 vessels), one closed (watertight) surface mesh per structure found as
+        <structure>.stl and <structure>.gltf (LPS mm, also in glTF), and structures.json:
+        {"series":{"seriesInstanceUid","modality","description","source","dims","spacingMm",
+          "originMm","direction","warnings"},"frame":"LPS","units":"mm","mesh":{...},
+         "structures":[{"name","kind","label","voxels","volumeMl","triangles","watertight",
+          "seconds","confidence","notes",...}],"notes":[...],
+         "timings":{"load","segment","mesh","write","total"}}   (seconds)
+        Each mesh is the surface of its label voxels, smoothed and optionally decimated.
+        --smooth N          windowed-sinc smoothing passes (volume preserving; default 20,
+                            0 = none: the surface then follows the voxel faces' centres)
+        --decimate RATIO    keep about RATIO of the triangles, 0 < RATIO <= 1 (default 1 = none)
+        --max-error-mm E    largest allowed distance of the decimated mesh from the smoothed one,
+                            measured (default 0.5 mm; stops early rather than exceed it)
   bench load DIR [--runs N] [--threads N]
         Time loading the largest series in DIR (scan + decode, median of --runs, default 5,
         warm page cache) beside reading the same files' bytes (the floor) and dcm2niix on the
         same folder; prints files, MB, seconds, MB/s, slices/s, peak RSS and each ratio to ours.
+  bench mesh DIR [--hu HU] [--runs N]
+        Time the mesh and distance kernels on the largest series in DIR, with one worker thread
+        and all: iso-surface at --hu (default 250; closed at the border, and open as VTK's
+        Flying Edges), windowed-sinc smoothing (20 passes; also with the adjacency prebuilt),
+        decimation to 10 % under 0.5 mm (measured; also steered by the estimate alone), and the
+        exact signed distance transform of value > HU. Prints the machine, seconds (median and
+        min of --runs, default 5), voxels/s and triangles/s.
   pacs echo|find|get --host H --port P --aet CALLED [--our-aet A] [--timeout S]
         DICOM query/retrieve (Study Root) with the PACS whose AE title is CALLED at H:P
         (--host default 127.0.0.1). --our-aet: our AE title (default PRECIS). --timeout S bounds
@@ -360,7 +383,7 @@ int cmdOpen(const Args& a) {
 int runCli(int argc, char** argv) {
     std::string command = argc > 1 ? argv[1] : "";
     bool isCommand = command == "phantom" || command == "info" || command == "render" ||
-                     command == "bench" || command == "pacs";
+                     command == "bench" || command == "pacs" || command == "segment";
     auto args = parseArgs(argc, argv, isCommand ? 2 : 1);
     if (!args) return reportError(args.error());
     if (hasFlag(*args, "--verbose")) log::setLevel(log::Level::Debug);
@@ -377,6 +400,7 @@ int runCli(int argc, char** argv) {
     if (command == "render") return cmdRender(*args);
     if (command == "bench") return cmdBench(*args);
     if (command == "pacs") return cmdPacs(*args);
+    if (command == "segment") return cmdSegment(*args);
     if (!command.empty() && command[0] != '-' && !fs::exists(command))
         return reportError({ErrorCode::InvalidArgument,
                             "unknown command or missing folder '" + command + "' (see precis --help)",

@@ -18,7 +18,8 @@ bool takesValue(const std::string& name) {
                                     "--threads", "--host", "--port", "--aet", "--our-aet",
                                     "--timeout", "--patient-id", "--patient-name", "--date",
                                     "--modality", "--level", "--study", "--series",
-                                    "--store-port"};
+                                    "--store-port", "--smooth", "--decimate",
+                                    "--max-error-mm"};
     return std::any_of(std::begin(kValued), std::end(kValued),
                        [&](const char* v) { return name == v; });
 }

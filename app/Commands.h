@@ -7,6 +7,9 @@ namespace precis::app {
 /// precis bench load DIR [--runs N] [--threads N]
 int cmdBench(const Args& a);
 
+/// precis segment DIR --out OUTDIR [--smooth N] [--decimate RATIO] [--max-error-mm E]
+int cmdSegment(const Args& a);
+
 /// precis pacs echo|find|get ... (DICOM query/retrieve; see the usage text)
 int cmdPacs(const Args& a);
 

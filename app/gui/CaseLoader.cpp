@@ -1,7 +1,6 @@
 #include "gui/CaseLoader.h"
 
 #include "anatomy/IsoSurface.h"
-#include "dicom/SeriesReader.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,7 +9,20 @@ namespace precis::gui {
 
 CaseLoader::CaseLoader(std::filesystem::path path, double isoHu) {
     status_.stage = "Starting";
-    worker_ = std::thread([this, p = std::move(path), isoHu] { run(p, isoHu); });
+    worker_ = std::thread([this, p = std::move(path), isoHu] {
+        run([&p](const Progress& progress) { return dicom::loadLargestSeries(p, progress); }, p,
+            isoHu);
+    });
+}
+
+CaseLoader::CaseLoader(dicom::SeriesSummary series, double isoHu) {
+    status_.stage = "Starting";
+    worker_ = std::thread([this, s = std::move(series), isoHu] {
+        const std::filesystem::path folder =
+            s.files.empty() ? std::filesystem::path() : s.files.front().parent_path();
+        run([&s](const Progress& progress) { return dicom::loadSeries(s, progress); }, folder,
+            isoHu);
+    });
 }
 
 CaseLoader::~CaseLoader() {
@@ -31,7 +43,7 @@ std::optional<Result<LoadedCase>> CaseLoader::take() {
     return r;
 }
 
-void CaseLoader::run(std::filesystem::path path, double isoHu) {
+void CaseLoader::run(const LoadFn& load, const std::filesystem::path& path, double isoHu) {
     const auto t0 = std::chrono::steady_clock::now();
     // Reading is most of the time; the surface the rest (weights only shape the bar).
     auto stageProgress = [this](double from, double to) {
@@ -50,7 +62,7 @@ void CaseLoader::run(std::filesystem::path path, double isoHu) {
         status_.fraction = 1.0;
     };
 
-    auto loaded = dicom::loadLargestSeries(path, stageProgress(0.0, 0.7));
+    auto loaded = load(stageProgress(0.0, 0.7));
     if (!loaded) return finish(std::unexpected(loaded.error()));
     if (cancel_.cancelled()) return finish(fail(ErrorCode::Cancelled, "loading cancelled"));
     {
@@ -62,6 +74,7 @@ void CaseLoader::run(std::filesystem::path path, double isoHu) {
     c.path = path;
     c.identity = loaded->volume.identity;
     c.geometry = loaded->volume.geometry;
+    c.imageCount = loaded->volume.geometry.dims[2];
     c.report = std::move(loaded->report);
     c.isoHu = isoHu;
     c.boneSurface = anatomy::extractIsoSurface(loaded->volume, isoHu, {}, stageProgress(0.7, 1.0));

@@ -3,6 +3,7 @@
 // UI polls progress and takes the result when done; destruction cancels and joins.
 #include "core/Error.h"
 #include "core/Progress.h"
+#include "dicom/SeriesReader.h"
 #include "model/ImageGeometry.h"
 #include "model/ImportReport.h"
 #include "model/Mesh.h"
@@ -10,6 +11,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -21,6 +23,7 @@ namespace precis::gui {
 struct LoadedCase {
     std::filesystem::path path;
     model::SeriesIdentity identity;
+    int imageCount = 0; // slices in the volume
     model::ImageGeometry geometry;
     model::ImportReport report;
     model::Mesh boneSurface; // LPS mm
@@ -30,7 +33,10 @@ struct LoadedCase {
 
 class CaseLoader {
 public:
+    /// Loads the largest image series found under `path` (file, folder or DICOMDIR).
     CaseLoader(std::filesystem::path path, double isoHu);
+    /// Loads one scanned series (e.g. picked in the series browser).
+    CaseLoader(dicom::SeriesSummary series, double isoHu);
     ~CaseLoader(); // cancels and joins
     CaseLoader(const CaseLoader&) = delete;
     CaseLoader& operator=(const CaseLoader&) = delete;
@@ -46,7 +52,8 @@ public:
     void cancel() { cancel_.cancel(); }
 
 private:
-    void run(std::filesystem::path path, double isoHu);
+    using LoadFn = std::function<Result<dicom::LoadedSeries>(const Progress&)>;
+    void run(const LoadFn& load, const std::filesystem::path& path, double isoHu);
 
     mutable std::mutex mutex_;
     Status status_;

@@ -5,6 +5,10 @@
 #include "gui/CaseLoader.h"
 #include "gui/GlfwWindow.h"
 #include "gui/ImGuiLayer.h"
+#include "gui/PacsWindow.h"
+#include "gui/SeriesBrowser.h"
+#include "gui/Settings.h"
+#include "gui/Widgets.h"
 #include "model/Structure.h"
 #include "render/Camera.h"
 #include "render/Context.h"
@@ -39,23 +43,6 @@ int reportFailure(const Error& e) {
     return 1;
 }
 
-std::string displayName(const std::string& dicomName) {
-    // DICOM person names use '^' between components: "PHANTOM^LUMBAR" -> "PHANTOM, LUMBAR".
-    std::string s = dicomName;
-    while (!s.empty() && (s.back() == '^' || s.back() == ' ')) s.pop_back();
-    std::string out;
-    bool first = true;
-    for (char c : s) {
-        if (c == '^') {
-            out += first ? ", " : " ";
-            first = false;
-        } else {
-            out += c;
-        }
-    }
-    return out.empty() ? std::string("(no patient name)") : out;
-}
-
 /// Everything the window shows; display state lives here, not in model objects.
 struct ViewState {
     std::unique_ptr<CaseLoader> loader;
@@ -72,7 +59,24 @@ struct ViewState {
     double frameMs = 0;      // CPU time per frame, smoothed
     double frameMsLast = 0;
     std::string status = "Starting";
+
+    Settings settings = Settings::load();
+    SeriesBrowser browser{settings};
+    PacsWindow pacs{settings};
+    bool importModalPending = false; // open the import report at the next frame
+    bool importAcknowledged = false;
+    std::vector<std::string> errors; // for scripted runs and GuiRunReport
+    std::optional<Error> lastScanError, lastPacsError;
+
+    [[nodiscard]] bool busy() const { return loader || browser.busy() || pacs.busy(); }
 };
+
+void startLoad(ViewState& s, std::unique_ptr<CaseLoader> loader) {
+    s.loader.reset(); // cancels and joins a load still running
+    s.loader = std::move(loader);
+    s.loadError.reset();
+    s.status = "Loading";
+}
 
 void fitCamera(ViewState& s, render::ViewPreset preset) {
     s.preset = preset;
@@ -118,7 +122,9 @@ void drawSidePanel(ViewState& s, const render::Context& ctx, float height) {
         if (s.loaded) {
             const auto& id = s.loaded->identity;
             const auto& g = s.loaded->geometry;
-            if (ImGui::BeginTable("series", 2, ImGuiTableFlags_SizingStretchProp)) {
+            if (ImGui::BeginTable("series", 2, ImGuiTableFlags_SizingFixedFit)) {
+                ImGui::TableSetupColumn("key", ImGuiTableColumnFlags_WidthFixed, 84);
+                ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch);
                 auto row = [](const char* k, const std::string& v) {
                     ImGui::TableNextRow();
                     ImGui::TableNextColumn();
@@ -139,12 +145,15 @@ void drawSidePanel(ViewState& s, const render::Context& ctx, float height) {
                 row("Folder", s.loaded->path.string());
                 ImGui::EndTable();
             }
-        } else if (s.loadError) {
+        } else if (!s.loadError) {
+            ImGui::TextDisabled(s.loader ? "Loading..." : "No case open");
+            if (!s.loader) ImGui::TextWrapped("Open a DICOM folder or query a PACS (toolbar).");
+        }
+        if (s.loadError) {
             ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "Could not open the series");
             ImGui::TextWrapped("%s", s.loadError->message.c_str());
-            if (!s.loadError->detail.empty()) ImGui::TextDisabled("%s", s.loadError->detail.c_str());
-        } else {
-            ImGui::TextDisabled("Loading...");
+            if (!s.loadError->detail.empty())
+                ImGui::TextDisabled("%s", s.loadError->detail.c_str());
         }
     }
     if (ImGui::CollapsingHeader("Import warnings", ImGuiTreeNodeFlags_DefaultOpen)) {
@@ -208,6 +217,14 @@ void drawToolbar(ViewState& s) {
                               {"Left", render::ViewPreset::Left},
                               {"Right", render::ViewPreset::Right},
                               {"Oblique", render::ViewPreset::Oblique}};
+    if (ImGui::Button("Open...")) s.browser.open();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Open a DICOM folder, DICOMDIR or file");
+    ImGui::SameLine();
+    if (ImGui::Button("PACS...")) s.pacs.open();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Query and retrieve from a PACS");
+    ImGui::SameLine();
+    ImGui::TextDisabled("|");
+    ImGui::SameLine();
     for (const auto& b : buttons) {
         const bool active = s.preset == b.preset;
         if (active) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
@@ -254,13 +271,153 @@ void drawStatusBar(ViewState& s, float width, float height, float barHeight) {
     ImGui::Begin("##status", nullptr,
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
                      ImGuiWindowFlags_NoSavedSettings);
-    if (s.loadError) ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "%s", s.status.c_str());
-    else ImGui::TextUnformatted(s.status.c_str());
     const std::string right = fmt::format("{} view{}  |  {:.1f} ms/frame", render::toString(s.preset),
                                           s.cameraMoved ? " (moved)" : "", s.frameMs);
-    ImGui::SameLine(std::max(0.0f, width - ImGui::CalcTextSize(right.c_str()).x - 16));
+    const float rightX = std::max(0.0f, width - ImGui::CalcTextSize(right.c_str()).x - 16);
+    // A long message is clipped before the view summary (the full text is in the log and panels).
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    ImGui::PushClipRect(p, ImVec2(rightX - 16, p.y + barHeight), true);
+    const bool isError = s.loadError || (!s.errors.empty() && s.status == s.errors.back());
+    if (isError)
+        ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "%s", s.status.c_str());
+    else
+        ImGui::TextUnformatted(s.status.c_str());
+    ImGui::PopClipRect();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.status.c_str());
+    ImGui::SameLine(rightX);
     ImGui::TextUnformatted(right.c_str());
     ImGui::End();
+}
+
+/// The import report, shown when a loaded series came with warnings: it must be acknowledged
+/// before the case can be worked on (the modal blocks the rest of the window).
+void drawImportModal(ViewState& s, float width, float height) {
+    constexpr const char* kTitle = "Import report###importReport";
+    if (s.importModalPending) {
+        ImGui::OpenPopup(kTitle);
+        s.importModalPending = false;
+    }
+    ImGui::SetNextWindowSize(ImVec2(std::min(640.0f, width - 60), 0));
+    ImGui::SetNextWindowPos(ImVec2(width * 0.5f, height * 0.5f), ImGuiCond_Appearing,
+                            ImVec2(0.5f, 0.5f));
+    if (!ImGui::BeginPopupModal(kTitle, nullptr,
+                                ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoResize))
+        return;
+    if (s.loaded) {
+        const auto& id = s.loaded->identity;
+        const std::size_t n = s.loaded->report.warnings.size();
+        if (ImGui::BeginTable("id", 2, ImGuiTableFlags_SizingFixedFit)) {
+            ImGui::TableSetupColumn("key", ImGuiTableColumnFlags_WidthFixed, 70);
+            ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch);
+            auto row = [](const char* k, const std::string& v) {
+                ImGui::TableNextRow();
+                ImGui::TableNextColumn();
+                ImGui::TextDisabled("%s", k);
+                ImGui::TableNextColumn();
+                ImGui::TextWrapped("%s", v.c_str());
+            };
+            row("Patient", displayName(id.patientName) + "   ID " + orDash(id.patientId));
+            row("Series",
+                orDash(id.modality) + "  " +
+                    (id.seriesDescription.empty() ? "(no description)" : id.seriesDescription));
+            row("Folder", s.loaded->path.string());
+            ImGui::EndTable();
+        }
+        ImGui::Spacing();
+        warningText(fmt::format("The series was loaded with {} warning{}. Check {} before planning "
+                                "(hover for the files concerned).",
+                                n, n == 1 ? "" : "s", n == 1 ? "it" : "them"));
+        ImGui::Separator();
+        // Short lists fit the dialog; long ones scroll.
+        const bool scroll = n > 8;
+        if (scroll)
+            ImGui::BeginChild(
+                "warnings", ImVec2(std::min(620.0f, width - 80), std::min(300.0f, height * 0.4f)));
+        for (const auto& w : s.loaded->report.warnings) {
+            ImGui::Bullet();
+            ImGui::TextWrapped("%s", w.message.c_str());
+            if (ImGui::IsItemHovered()) {
+                ImGui::BeginTooltip();
+                ImGui::TextDisabled("%s", w.code.c_str());
+                if (w.files.empty()) ImGui::TextUnformatted("(no particular file)");
+                for (std::size_t i = 0; i < w.files.size() && i < 20; ++i)
+                    ImGui::TextUnformatted(w.files[i].c_str());
+                if (w.files.size() > 20) ImGui::Text("... and %zu more", w.files.size() - 20);
+                ImGui::EndTooltip();
+            }
+        }
+        if (scroll) ImGui::EndChild();
+        ImGui::Separator();
+        ImGui::TextDisabled("The warnings stay listed in the side panel.");
+    }
+    if (ImGui::Button("I have read these warnings", ImVec2(240, 0))) s.importAcknowledged = true;
+    if (s.importAcknowledged || !s.loaded) { // also a scripted "acknowledge-import"
+        s.importAcknowledged = true;
+        ImGui::CloseCurrentPopup();
+    }
+    ImGui::EndPopup();
+}
+
+/// Splits "HOST:PORT:AET" (the host may not contain ':').
+bool parsePeer(const std::string& text, std::string& host, int& port, std::string& aet) {
+    const auto a = text.find(':');
+    const auto b = a == std::string::npos ? a : text.find(':', a + 1);
+    if (b == std::string::npos) return false;
+    host = text.substr(0, a);
+    aet = text.substr(b + 1);
+    const std::string p = text.substr(a + 1, b - a - 1);
+    if (host.empty() || aet.empty() || p.empty() ||
+        p.find_first_not_of("0123456789") != std::string::npos || p.size() > 5)
+        return false;
+    port = std::stoi(p);
+    return true;
+}
+
+/// The GUI's own scripted actions (series browser, PACS, import report, screenshots).
+/// nullopt: not one of them; otherwise an error message (empty when it ran).
+std::optional<std::string> runAppAction(ViewState& s, const std::string& action,
+                                        std::optional<std::filesystem::path>& screenshot) {
+    auto arg = [&](const char* prefix) -> std::optional<std::string> {
+        const std::string p = prefix;
+        if (action.rfind(p, 0) != 0) return std::nullopt;
+        return action.substr(p.size());
+    };
+    if (auto dir = arg("browse:")) {
+        if (dir->empty()) return "browse: needs a folder";
+        s.browser.open(*dir);
+        s.browser.startScan();
+    } else if (action == "load-first") {
+        auto series = s.browser.firstImageSeries();
+        if (!series) return "load-first: the browser lists no image series";
+        s.browser.close();
+        startLoad(s, std::make_unique<CaseLoader>(std::move(*series), anatomy::kBoneIsoHu));
+    } else if (auto peer = arg("pacs-query:"); peer || (peer = arg("pacs-echo:"))) {
+        std::string host, aet;
+        int port = 0;
+        if (!parsePeer(*peer, host, port, aet)) return action + ": expected HOST:PORT:AET";
+        s.pacs.open();
+        s.pacs.setPeer(host, port, aet);
+        if (action.rfind("pacs-echo:", 0) == 0)
+            s.pacs.startEcho();
+        else
+            s.pacs.startQuery();
+    } else if (action == "pacs-retrieve-first") {
+        if (!s.pacs.selectFirstSeries())
+            return "pacs-retrieve-first: the last query found no series";
+        s.pacs.startRetrieve();
+    } else if (action == "acknowledge-import") {
+        if (!s.loaded) return "acknowledge-import: no case is loaded";
+        s.importAcknowledged = true;
+    } else if (action == "close-windows") {
+        s.browser.close();
+        s.pacs.close();
+    } else if (auto file = arg("screenshot:")) {
+        if (file->empty()) return "screenshot: needs a file";
+        screenshot = *file;
+    } else {
+        return std::nullopt;
+    }
+    return std::string();
 }
 
 /// Runs one scripted action (GuiOptions::actions); false when it is not understood.
@@ -310,14 +467,19 @@ void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
     if (!*result) {
         s.loadError = result->error();
         s.status = "Could not open the series: " + describe(result->error());
+        s.errors.push_back(s.status);
         log::error("{}", s.status);
         return;
     }
     s.loaded = std::move(**result);
+    s.boneGpu.reset(); // the old case's mesh goes through the context's deferred deletion
+    s.importAcknowledged = s.loaded->report.warnings.empty();
+    s.importModalPending = !s.importAcknowledged;
     auto gpu = render::GpuMesh::upload(ctx, s.loaded->boneSurface);
     if (!gpu) {
         s.loadError = gpu.error();
         s.status = "Could not show the surface: " + describe(gpu.error());
+        s.errors.push_back(s.status);
         return;
     }
     s.boneGpu = *gpu;
@@ -329,6 +491,55 @@ void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
                            nw ? fmt::format(", {} import warning{}", nw, nw == 1 ? "" : "s") : "");
     if (s.loaded->boneSurface.empty())
         s.status = fmt::format("No bone surface at {} HU in this series", s.loaded->isoHu);
+    log::info("gui: loaded {} ({} x {} x {})", s.loaded->path.string(), s.loaded->geometry.dims[0],
+              s.loaded->geometry.dims[1], s.loaded->geometry.dims[2]);
+}
+
+/// Takes finished browser and PACS work: errors are recorded, a retrieved folder is loaded.
+void pollWindows(ViewState& s) {
+    s.browser.poll();
+    if (s.browser.error() &&
+        (!s.lastScanError || s.lastScanError->message != s.browser.error()->message)) {
+        s.lastScanError = s.browser.error();
+        s.errors.push_back("Scan failed: " + describe(*s.lastScanError));
+        s.status = s.errors.back();
+    } else if (!s.browser.error()) {
+        s.lastScanError.reset();
+    }
+    if (auto folder = s.pacs.poll()) {
+        s.pacs.close();
+        startLoad(s, std::make_unique<CaseLoader>(*folder, anatomy::kBoneIsoHu));
+    }
+    if (s.pacs.error() &&
+        (!s.lastPacsError || s.lastPacsError->message != s.pacs.error()->message)) {
+        s.lastPacsError = s.pacs.error();
+        s.errors.push_back(describe(*s.lastPacsError)); // names the PACS itself
+        s.status = s.errors.back();
+    } else if (!s.pacs.error()) {
+        s.lastPacsError.reset();
+    }
+}
+
+void fillReport(const ViewState& s, GuiRunReport& r) {
+    r = {};
+    for (const auto& x : s.browser.series())
+        r.browserSeries.push_back({x.patientName, x.studyInstanceUid, x.seriesInstanceUid,
+                                   x.modality, x.description, x.kind, x.imageCount});
+    for (const auto& st : s.pacs.studies())
+        for (const auto& se : st.series)
+            r.pacsSeries.push_back(
+                {st.studyInstanceUid, se.seriesInstanceUid, se.modality, se.numberOfInstances});
+    if (s.loaded) {
+        r.caseLoaded = true;
+        r.loadedDims = {s.loaded->geometry.dims[0], s.loaded->geometry.dims[1],
+                        s.loaded->geometry.dims[2]};
+        r.loadedSeriesUid = s.loaded->identity.seriesInstanceUid;
+        r.loadedPath = s.loaded->path;
+        r.loadedTriangles = s.loaded->boneSurface.triangleCount();
+        r.importWarnings = s.loaded->report.warnings.size();
+    }
+    r.importAcknowledged = s.importAcknowledged;
+    r.errors = s.errors;
 }
 
 } // namespace
@@ -362,16 +573,32 @@ int runGui(const GuiOptions& options) {
         ImGuiLayer& imgui = **imguiResult;
 
         ViewState s;
-        s.loader = std::make_unique<CaseLoader>(options.seriesPath, anatomy::kBoneIsoHu);
+        if (!options.seriesPath.empty())
+            s.loader = std::make_unique<CaseLoader>(options.seriesPath, anatomy::kBoneIsoHu);
+        else
+            s.status = "No case open: Open... a DICOM folder, or query a PACS";
         s.camera = render::Camera::fit({}, s.preset);
         int framesAfterLoad = 0;
         std::size_t nextAction = 0;
+        int settle = 0; // loop iterations left before the next action (let the UI show the last)
         int quietFrames = 0;
+        std::optional<std::filesystem::path> actionShot;
+        std::vector<std::filesystem::path> shotsWritten;
 
         while (!window.shouldClose()) {
-            if (!s.loader && nextAction < options.actions.size()) {
+            if (settle > 0) --settle;
+            if (!s.busy() && settle == 0 && !actionShot && nextAction < options.actions.size()) {
                 const std::string& action = options.actions[nextAction++];
-                if (!runAction(s, window, action)) {
+                settle = 2;
+                if (auto err = runAppAction(s, action, actionShot)) {
+                    if (!err->empty()) {
+                        std::fprintf(stderr, "precis: GUI action '%s' failed: %s\n", action.c_str(),
+                                     err->c_str());
+                        exitCode = 1;
+                        break;
+                    }
+                    log::info("gui action: {}", action);
+                } else if (!runAction(s, window, action)) {
                     std::fprintf(stderr, "precis: unknown GUI action '%s'\n", action.c_str());
                     exitCode = 1;
                     break;
@@ -381,11 +608,12 @@ int runGui(const GuiOptions& options) {
             if (fb.width == 0 || fb.height == 0) {
                 glfwWaitEventsTimeout(0.1); // minimised: sleep, keep the loader polled
                 pollLoader(s, ctx, window);
+                pollWindows(s);
                 continue;
             }
             // Interactive runs redraw only after input (a couple of frames, so ImGui settles) or
             // while loading: a CPU renderer (lavapipe) would otherwise burn every core.
-            if (options.frames == 0 && !s.loader && quietFrames >= 2) {
+            if (options.frames == 0 && !s.busy() && quietFrames >= 2) {
                 glfwWaitEvents(); // input, resize, expose or close
                 quietFrames = 0;
             } else {
@@ -393,6 +621,7 @@ int runGui(const GuiOptions& options) {
                 ++quietFrames;
             }
             pollLoader(s, ctx, window);
+            pollWindows(s);
             const auto frameStart = std::chrono::steady_clock::now();
 
             imgui.newFrame(swapchain);
@@ -406,6 +635,10 @@ int runGui(const GuiOptions& options) {
             drawToolbar(s);
             drawOverlays(s);
             drawStatusBar(s, w, h, statusHeight);
+            if (auto series = s.browser.draw(w, h))
+                startLoad(s, std::make_unique<CaseLoader>(std::move(*series), anatomy::kBoneIsoHu));
+            s.pacs.draw(w, h);
+            drawImportModal(s, w, h);
             ImGui::Render();
 
             auto frame = swapchain.beginFrame();
@@ -426,10 +659,11 @@ int runGui(const GuiOptions& options) {
             imgui.record(f.cmd);
             vkCmdEndRenderPass(f.cmd);
 
-            const bool counting = options.frames > 0 && !s.loader;
+            const bool counting = options.frames > 0 && !s.busy() &&
+                                  nextAction >= options.actions.size() && !actionShot;
             const bool lastFrame = counting && framesAfterLoad + 1 >= options.frames;
             render::ImageRgba8 shot;
-            const bool wantShot = lastFrame && !options.screenshotPath.empty();
+            const bool wantShot = (lastFrame && !options.screenshotPath.empty()) || actionShot;
             if (auto ended = swapchain.endFrame(f, wantShot ? &shot : nullptr); !ended) {
                 exitCode = reportFailure(ended.error());
                 break;
@@ -441,20 +675,32 @@ int runGui(const GuiOptions& options) {
             s.frameMs = s.frameMs == 0 ? s.frameMsLast : 0.9 * s.frameMs + 0.1 * s.frameMsLast;
             if (counting) ++framesAfterLoad;
             if (wantShot) {
-                if (auto wrote = render::writePng(shot, options.screenshotPath); !wrote) {
+                const std::filesystem::path file =
+                    actionShot ? *actionShot : options.screenshotPath;
+                actionShot.reset();
+                if (auto wrote = render::writePng(shot, file); !wrote) {
                     exitCode = reportFailure(wrote.error());
                 } else {
-                    std::fprintf(stderr, "precis: wrote screenshot %s (%dx%d)\n",
-                                 options.screenshotPath.c_str(), shot.width, shot.height);
+                    shotsWritten.push_back(file);
+                    std::fprintf(stderr, "precis: wrote screenshot %s (%dx%d)\n", file.c_str(),
+                                 shot.width, shot.height);
                 }
             }
             if (lastFrame) {
-                if (s.loadError && exitCode == 0) exitCode = 1; // scripted runs must notice
+                if (!s.errors.empty() && exitCode == 0) {
+                    for (const auto& e : s.errors)
+                        std::fprintf(stderr, "precis: %s\n", e.c_str());
+                    exitCode = 1; // scripted runs must notice
+                }
                 break;
             }
         }
         log::info("gui: last frame {:.1f} ms (smoothed {:.1f} ms) on {}", s.frameMsLast, s.frameMs,
                   ctx.deviceName());
+        if (options.report) {
+            fillReport(s, *options.report);
+            options.report->screenshots = shotsWritten;
+        }
         s.loader.reset(); // cancel and join before the device goes
         vkDeviceWaitIdle(ctx.device());
     }

@@ -1,25 +1,61 @@
 #pragma once
 // The planner window: GLFW + Dear ImGui over the Vulkan renderer (engine/render). Only app/ sees
 // GLFW and ImGui (DESIGN.md).
+#include <array>
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 namespace precis::gui {
 
+/// What a run ended with, for tests that drive the GUI in-process (GuiOptions::report).
+struct GuiRunReport {
+    struct BrowserRow {
+        std::string patientName, studyInstanceUid, seriesInstanceUid, modality, description, kind;
+        int imageCount = 0;
+    };
+    std::vector<BrowserRow> browserSeries; // the series browser's last scan, in scan order
+    struct PacsRow {
+        std::string studyInstanceUid, seriesInstanceUid, modality;
+        int numberOfInstances = 0;
+    };
+    std::vector<PacsRow> pacsSeries; // every series of the PACS window's last query
+    bool caseLoaded = false;
+    std::array<int, 3> loadedDims{0, 0, 0};
+    std::string loadedSeriesUid;
+    std::filesystem::path loadedPath;
+    std::size_t loadedTriangles = 0;
+    std::size_t importWarnings = 0;
+    bool importAcknowledged = false;
+    std::vector<std::string> errors; // load, scan and PACS errors, in the order they happened
+    std::vector<std::filesystem::path> screenshots; // written by "screenshot:" actions
+};
+
 struct GuiOptions {
-    std::filesystem::path seriesPath;     // folder (or file) holding the DICOM series to open
+    /// Folder (or file) holding the DICOM series to open at start; empty: start without a case
+    /// (File > Open or PACS).
+    std::filesystem::path seriesPath;
     std::filesystem::path screenshotPath; // written after the last frame when frames > 0
-    /// 0 = run until the window is closed. Otherwise exit after N frames, counted once loading has
-    /// finished (or failed), so a screenshot shows the loaded case; writes screenshotPath if set.
+    /// 0 = run until the window is closed. Otherwise exit after N frames, counted once every action
+    /// has run and no work is pending (loading, scanning, PACS), so a screenshot shows the result;
+    /// writes screenshotPath if set.
     int frames = 0;
     int width = 1600, height = 900;
     bool validation = false; // also on with PRECIS_VK_VALIDATION=1; any message -> exit code 1
-    /// Scripted input for GUI tests, one action per frame once loading has finished:
+    /// Scripted input for GUI tests. Each action waits until no work is pending (loading,
+    /// scanning, PACS) and the previous action has had two frames to show:
     /// "view <preset>", "orbit <yawDeg> <pitchDeg>", "pan <dx> <dy>" (fractions of the view
-    /// height), "zoom <factor>", "resize <width> <height>", "iconify", "restore". An unknown
-    /// action fails the run (exit code 1).
+    /// height), "zoom <factor>", "resize <width> <height>", "iconify", "restore";
+    /// "browse:DIR" (series browser on DIR, scanning it), "load-first" (loads the browser's first
+    /// image series), "pacs-echo:HOST:PORT:AET", "pacs-query:HOST:PORT:AET" (PACS window, query
+    /// everything), "pacs-retrieve-first" (C-GET of the first series found, then load it),
+    /// "acknowledge-import" (closes the import report), "close-windows", "screenshot:FILE"
+    /// (this frame as PNG). An unknown or impossible action fails the run (exit code 1), and so
+    /// does a load, scan or PACS error in a run with frames > 0.
     std::vector<std::string> actions;
+    /// Filled at the end of the run when set (tests).
+    GuiRunReport* report = nullptr;
 };
 
 /// Opens the window and runs until closed (or `frames` are done). Returns the process exit code:

@@ -101,16 +101,26 @@ void compact(const model::Mesh& welded, const std::vector<std::uint32_t>& indice
 }
 
 /// Largest distance from an input vertex to the output surface (the output's vertices are input
-/// vertices, so this is the one-sided Hausdorff distance sampled at the input vertices).
-double measureError(const model::Mesh& input, const model::Mesh& output) {
+/// vertices, so this is the one-sided Hausdorff distance sampled at the input vertices). Vertices
+/// the output keeps (`outputIndices`, into the input) are at distance 0 and skipped; the others
+/// are searched within `boundMm` first (tight pruning) and exactly only when farther.
+double measureError(const model::Mesh& input, const std::vector<std::uint32_t>& outputIndices,
+                    const model::Mesh& output, double boundMm) {
     if (output.empty()) return std::numeric_limits<double>::infinity();
+    std::vector<std::uint8_t> kept(input.positions.size(), 0);
+    for (std::uint32_t i : outputIndices) kept[i] = 1;
     const MeshBvh bvh(output);
     std::mutex mutex;
     double worst = 0;
     parallelFor(0, input.positions.size(), [&](std::size_t begin, std::size_t end) {
         double local = 0;
-        for (std::size_t v = begin; v < end; ++v)
-            local = std::max(local, bvh.closestPoint(glm::dvec3(input.positions[v])).distanceMm);
+        for (std::size_t v = begin; v < end; ++v) {
+            if (kept[v]) continue;
+            const glm::dvec3 p(input.positions[v]);
+            MeshClosestPoint c = bvh.closestPoint(p, boundMm);
+            if (c.triangle == kNoTriangle) c = bvh.closestPoint(p);
+            local = std::max(local, c.distanceMm);
+        }
         const std::lock_guard lock(mutex);
         worst = std::max(worst, local);
     });
@@ -174,7 +184,7 @@ Result<DecimatedMesh> decimateMesh(const model::Mesh& mesh, const DecimationOpti
         compact(welded, indices, out);
         report.attempts = attempt + 1;
         if (!options.measureError) break;
-        report.measuredErrorMm = measureError(welded, out);
+        report.measuredErrorMm = measureError(welded, indices, out, options.maxErrorMm);
         if (report.measuredErrorMm <= options.maxErrorMm || indices.size() == welded.indices.size())
             break;
         if (attempt == 4) { // still over the bound: give back the (welded) input, error 0
@@ -185,6 +195,9 @@ Result<DecimatedMesh> decimateMesh(const model::Mesh& mesh, const DecimationOpti
             report.estimatedErrorMm = 0;
             break;
         }
+        // Tighten from the error this attempt reached: when the triangle target stopped the
+        // simplifier before the error limit did, tightening the limit alone changes nothing.
+        if (relativeError > 0) targetRelative = std::min(targetRelative, double(relativeError));
         targetRelative *= std::min(0.7, 0.9 * options.maxErrorMm / report.measuredErrorMm);
     }
     report.trianglesAfter = out.triangleCount();

@@ -1,14 +1,22 @@
 #include "gui/GuiApp.h"
 
 #include "dicom/SeriesWriter.h"
+#include "gui/Settings.h"
+#include "phantom/LumbarPhantom.h"
 #include "render/Image.h"
+#include "support/Orthanc.h"
 #include "support/TestSupport.h"
 #include "support/Xvfb.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,15 +26,70 @@ namespace {
 
 class GuiApp : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() { xvfb_ = new precis::test::PrivateXvfb(); }
+    static void SetUpTestSuite() {
+        xvfb_ = new precis::test::PrivateXvfb();
+        // Settings and PACS retrieves go to a private data home, never the user's.
+        dataHome_ = new std::filesystem::path(precis::test::makeTempDir("precis-gui-data"));
+        ::setenv("XDG_DATA_HOME", dataHome_->c_str(), 1);
+    }
     static void TearDownTestSuite() {
         delete xvfb_;
         xvfb_ = nullptr;
+        std::error_code ec;
+        if (dataHome_) std::filesystem::remove_all(*dataHome_, ec);
+        delete dataHome_;
+        dataHome_ = nullptr;
     }
     void SetUp() override { PRECIS_REQUIRE_XVFB(*xvfb_); }
     static precis::test::PrivateXvfb* xvfb_;
+    static std::filesystem::path* dataHome_;
 };
 precis::test::PrivateXvfb* GuiApp::xvfb_ = nullptr;
+std::filesystem::path* GuiApp::dataHome_ = nullptr;
+
+/// Pixels of the bone colour (warm, red over blue) right of the side panel.
+int bonePixels(const render::ImageRgba8& img, int fromX = 360) {
+    int bone = 0;
+    for (int y = 0; y < img.height; ++y)
+        for (int x = fromX; x < img.width; ++x) {
+            const auto* p = img.at(x, y);
+            bone += p[0] > 150 && p[0] > p[2] + 10;
+        }
+    return bone;
+}
+
+/// The small lumbar phantom written once as a CT series (128 x 128 x 60, 2.3 mm pixels).
+struct PhantomSeries {
+    std::filesystem::path dir;
+    model::SeriesIdentity identity;
+};
+/// Written under `base` (the suite's data home, removed with it).
+const PhantomSeries& phantomSeries(const std::filesystem::path& base) {
+    static std::optional<PhantomSeries> series;
+    if (series) return *series;
+    phantom::PhantomOptions opts;
+    opts.columns = 128;
+    opts.rows = 128;
+    opts.slices = 60;
+    opts.pixelMm = 2.3;
+    opts.sliceMm = 2.5;
+    auto ph = phantom::makeLumbarPhantom(opts);
+    EXPECT_TRUE(ph) << describe(ph.error());
+    PhantomSeries s;
+    s.dir = base / "phantom";
+    if (ph) {
+        dicom::SeriesWriteOptions o;
+        o.patientName = "PHANTOM^LUMBAR";
+        o.patientId = "PRECIS-GUI-1";
+        o.studyDescription = "Lumbar spine phantom";
+        o.seriesDescription = "Axial CT 2.5 mm";
+        auto id = dicom::writeCtSeries(ph->ct, o, s.dir / "ct");
+        EXPECT_TRUE(id) << describe(id.error());
+        if (id) s.identity = *id;
+    }
+    series = std::move(s);
+    return *series;
+}
 
 /// A small CT: a 40 mm "bone" ball at the centre and a 15 mm one at the patient's left (+x).
 std::filesystem::path writeBallsSeries() {
@@ -68,13 +131,7 @@ TEST_F(GuiApp, ScriptedRunWritesScreenshotWithoutValidationMessages) {
     EXPECT_EQ(img->width, 900); // the swapchain followed the resize
     EXPECT_EQ(img->height, 600);
     // The bone surface is drawn in the 3D area (right of the side panel).
-    int bone = 0;
-    for (int y = 0; y < img->height; ++y)
-        for (int x = 360; x < img->width; ++x) {
-            const auto* p = img->at(x, y);
-            bone += p[0] > 150 && p[0] > p[2] + 10;
-        }
-    EXPECT_GT(bone, 5000) << "no bone surface visible in " << shot;
+    EXPECT_GT(bonePixels(*img), 5000) << "no bone surface visible in " << shot;
     std::filesystem::remove_all(series);
 }
 
@@ -98,6 +155,184 @@ TEST_F(GuiApp, UnknownActionFails) {
     o.actions = {"fly-through"};
     EXPECT_EQ(runGui(o), 1);
     std::filesystem::remove_all(series);
+}
+
+TEST_F(GuiApp, BrowserListsSeriesAndLoadsTheFirstImageSeries) {
+    const auto& ph = phantomSeries(*dataHome_);
+    ASSERT_FALSE(ph.identity.seriesInstanceUid.empty());
+    // The folder the user browses: the phantom, a non-image object and a file that is not DICOM.
+    const auto folder = precis::test::makeTempDir("precis-gui-browse");
+    std::filesystem::copy(ph.dir / "ct", folder / "ct");
+    const auto rtss = precis::test::sharedData("conformance/rtstruct-dicompyler/rtss.dcm");
+    const bool haveRtss = std::filesystem::exists(rtss);
+    if (haveRtss) {
+        std::filesystem::create_directories(folder / "rtstruct");
+        std::filesystem::copy_file(rtss, folder / "rtstruct" / "rtss.dcm");
+    }
+    {
+        std::ofstream notes(folder / "README.txt");
+        notes << "not DICOM\n";
+    }
+    const auto out = precis::test::outputDir("gui");
+    const auto browserShot = out / "gui_browser.png";
+    const auto loadedShot = out / "gui_browser_loaded.png";
+    std::filesystem::remove(browserShot);
+    std::filesystem::remove(loadedShot);
+
+    GuiOptions o; // no series at start: the user opens one
+    o.screenshotPath = loadedShot;
+    o.width = 1280;
+    o.height = 800;
+    o.validation = true;
+    o.actions = {"browse:" + folder.string(), "screenshot:" + browserShot.string(), "load-first",
+                 "view posterior"};
+    o.frames = 4;
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0);
+    EXPECT_TRUE(report.errors.empty()) << report.errors.front();
+
+    // The browser listed the phantom (first, loadable) and the RTSTRUCT (greyed, by kind).
+    ASSERT_FALSE(report.browserSeries.empty());
+    const auto& first = report.browserSeries.front();
+    EXPECT_EQ(first.kind, "image");
+    EXPECT_EQ(first.modality, "CT");
+    EXPECT_EQ(first.imageCount, 60);
+    EXPECT_EQ(first.seriesInstanceUid, ph.identity.seriesInstanceUid);
+    EXPECT_EQ(first.description, ph.identity.seriesDescription);
+    if (haveRtss) {
+        ASSERT_EQ(report.browserSeries.size(), 2u);
+        EXPECT_EQ(report.browserSeries[1].kind, "rtstruct");
+        EXPECT_EQ(report.browserSeries[1].imageCount, 0);
+    }
+    // load-first loaded it and it is drawn.
+    ASSERT_TRUE(report.caseLoaded);
+    EXPECT_EQ(report.loadedDims, (std::array<int, 3>{128, 128, 60}));
+    EXPECT_EQ(report.loadedSeriesUid, ph.identity.seriesInstanceUid);
+    EXPECT_GT(report.loadedTriangles, 1000u);
+    EXPECT_TRUE(report.importAcknowledged); // no warnings: nothing to acknowledge
+    ASSERT_EQ(report.screenshots.size(), 2u);
+    auto browserImg = render::readPng(browserShot);
+    ASSERT_TRUE(browserImg) << describe(browserImg.error());
+    auto img = render::readPng(loadedShot);
+    ASSERT_TRUE(img) << describe(img.error());
+    EXPECT_GT(bonePixels(*img), 5000) << "no bone surface visible in " << loadedShot;
+
+    // The folder is remembered for the next session.
+    const auto recent = Settings::load().recentFolders();
+    ASSERT_FALSE(recent.empty());
+    EXPECT_EQ(recent.front(), folder.string());
+    std::filesystem::remove_all(folder);
+}
+
+TEST_F(GuiApp, ImportWarningsAreShownAndMustBeAcknowledged) {
+    // The balls series with one slice missing in the middle: a gap the report must name.
+    const auto series = writeBallsSeries();
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(series))
+        files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    ASSERT_GT(files.size(), 10u);
+    std::filesystem::remove(files[files.size() / 2]);
+    const auto shot = precis::test::outputDir("gui") / "gui_import_report.png";
+    std::filesystem::remove(shot);
+
+    GuiOptions o;
+    o.width = 1100;
+    o.height = 700;
+    o.validation = true;
+    o.actions = {"browse:" + series.string(), "load-first", "screenshot:" + shot.string(),
+                 "acknowledge-import"};
+    o.frames = 3;
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0);
+    ASSERT_TRUE(report.caseLoaded);
+    EXPECT_GT(report.importWarnings, 0u);
+    EXPECT_TRUE(report.importAcknowledged);
+    EXPECT_TRUE(std::filesystem::exists(shot));
+    std::filesystem::remove_all(series);
+}
+
+TEST_F(GuiApp, UnreachablePacsIsAnErrorNotAHang) {
+    const auto shot = precis::test::outputDir("gui") / "gui_pacs_error.png";
+    std::filesystem::remove(shot);
+    GuiOptions o;
+    o.width = 1100;
+    o.height = 700;
+    o.validation = true;
+    const int port = precis::test::freePort(); // nothing listens there
+    o.actions = {"pacs-echo:127.0.0.1:" + std::to_string(port) + ":ORTHANC"};
+    o.screenshotPath = shot;
+    o.frames = 3;
+    GuiRunReport report;
+    o.report = &report;
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(runGui(o), 1); // a scripted run notices the error
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 20.0);
+    ASSERT_EQ(report.errors.size(), 1u);
+    EXPECT_NE(report.errors[0].find(std::to_string(port)), std::string::npos) << report.errors[0];
+    EXPECT_TRUE(std::filesystem::exists(shot));
+}
+
+TEST_F(GuiApp, PacsQueryRetrieveLoadsThePhantom) {
+    if (!precis::test::Orthanc::available()) {
+        if (precis::test::inCi()) FAIL() << "Orthanc or storescu missing in CI (scripts/setup.sh)";
+        GTEST_SKIP() << "Orthanc or storescu not installed: run scripts/setup.sh";
+    }
+    using Clock = std::chrono::steady_clock;
+    auto since = [](Clock::time_point t) {
+        return std::chrono::duration<double>(Clock::now() - t).count();
+    };
+    auto t0 = Clock::now();
+    const auto& ph = phantomSeries(*dataHome_);
+    ASSERT_FALSE(ph.identity.seriesInstanceUid.empty());
+    const double phantomS = since(t0);
+    t0 = Clock::now();
+    std::string error;
+    auto orthanc = precis::test::Orthanc::start(error);
+    ASSERT_TRUE(orthanc) << error;
+    const double orthancS = since(t0);
+    t0 = Clock::now();
+    ASSERT_TRUE(orthanc->store(ph.dir / "ct", error)) << error;
+    std::fprintf(stderr, "gui pacs setup: phantom %.2f s, Orthanc %.2f s, seeding %.2f s\n",
+                 phantomS, orthancS, since(t0));
+    t0 = Clock::now();
+
+    const auto out = precis::test::outputDir("gui");
+    const auto queryShot = out / "gui_pacs.png";
+    const auto loadedShot = out / "gui_pacs_loaded.png";
+    std::filesystem::remove(queryShot);
+    std::filesystem::remove(loadedShot);
+    GuiOptions o;
+    o.width = 1280;
+    o.height = 800;
+    o.validation = true;
+    o.actions = {"pacs-query:127.0.0.1:" + std::to_string(orthanc->dicomPort()) + ":ORTHANC",
+                 "screenshot:" + queryShot.string(), "pacs-retrieve-first"};
+    o.screenshotPath = loadedShot;
+    o.frames = 4;
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0) << orthanc->log();
+    std::fprintf(stderr, "gui pacs run: %.2f s\n", since(t0));
+    EXPECT_TRUE(report.errors.empty()) << report.errors.front();
+    ASSERT_EQ(report.pacsSeries.size(), 1u);
+    EXPECT_EQ(report.pacsSeries[0].seriesInstanceUid, ph.identity.seriesInstanceUid);
+    EXPECT_EQ(report.pacsSeries[0].numberOfInstances, 60);
+    ASSERT_TRUE(report.caseLoaded);
+    EXPECT_EQ(report.loadedDims, (std::array<int, 3>{128, 128, 60}));
+    EXPECT_EQ(report.loadedSeriesUid, ph.identity.seriesInstanceUid);
+    // Retrieved under $XDG_DATA_HOME/precis/pacs/<studyUid>/.
+    const auto expected = *dataHome_ / "precis" / "pacs" / ph.identity.studyInstanceUid;
+    EXPECT_EQ(report.loadedPath.parent_path(), expected);
+    auto img = render::readPng(loadedShot);
+    ASSERT_TRUE(img) << describe(img.error());
+    EXPECT_GT(bonePixels(*img), 5000) << "no bone surface visible in " << loadedShot;
+    // The peer is remembered.
+    const auto settings = Settings::load();
+    EXPECT_EQ(settings.getInt("pacs.port", 0), orthanc->dicomPort());
+    EXPECT_EQ(settings.get("pacs.calledAe"), "ORTHANC");
 }
 
 } // namespace

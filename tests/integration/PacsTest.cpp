@@ -6,18 +6,15 @@
 #include "dicom/SeriesReader.h"
 #include "dicom/SeriesWriter.h"
 #include "phantom/LumbarPhantom.h"
+#include "support/Orthanc.h"
 #include "support/TestSupport.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -36,150 +33,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kOrthanc = "/usr/sbin/Orthanc";
-
 double secondsSince(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-/// A TCP port nothing listens on right now (the kernel's pick for port 0).
-int freePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof(a);
-    int port = -1;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-        port = ntohs(a.sin_port);
-    ::close(fd);
-    return port;
-}
-
-bool executable(const char* path) {
-    return ::access(path, X_OK) == 0;
-}
-
-/// Orthanc in the foreground as a child process; stopped by its pid (SIGTERM, waitpid).
-class Orthanc {
-public:
-    ~Orthanc() { stop(); }
-
-    /// Starts it and waits (bounded) until it answers C-ECHO.
-    static std::unique_ptr<Orthanc> start(std::string& error) {
-        auto o = std::unique_ptr<Orthanc>(new Orthanc);
-        o->dir_ = precis::test::makeTempDir("orthanc");
-        o->dicomPort_ = freePort();
-        o->storePort_ = freePort();
-        int httpPort = freePort();
-        nlohmann::json cfg = {
-            {"Name", "precis-test"},
-            {"StorageDirectory", (o->dir_ / "storage").string()},
-            {"IndexDirectory", (o->dir_ / "index").string()},
-            {"DicomAet", "ORTHANC"},
-            {"DicomPort", o->dicomPort_},
-            {"HttpPort", httpPort},
-            {"HttpServerEnabled", false},
-            {"RemoteAccessAllowed", false},
-            {"AuthenticationEnabled", false},
-            {"DicomModalities", {{"precis", {"PRECIS", "127.0.0.1", o->storePort_}}}},
-            {"DicomAlwaysAllowEcho", true},
-            {"DicomAlwaysAllowStore", true},
-            {"DicomAlwaysAllowFind", true},
-            {"DicomAlwaysAllowGet", true},
-            {"DicomAlwaysAllowMove", true},
-            {"DicomCheckCalledAet", true},
-            {"DicomScpTimeout", 10},
-            {"DicomScuTimeout", 10},
-            {"DicomAssociationCloseDelay", 0},
-            {"StorageCompression", false},
-            {"SaveJobs", false},
-            {"Plugins", nlohmann::json::array()}};
-        if (!precis::writeFileAtomically(o->dir_ / "config.json", cfg.dump(2))) {
-            error = "could not write the Orthanc configuration";
-            return nullptr;
-        }
-        pid_t pid = ::fork();
-        if (pid < 0) {
-            error = "fork failed";
-            return nullptr;
-        }
-        if (pid == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGTERM); // never outlive a crashed test
-            int log = ::open((o->dir_ / "orthanc.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (log >= 0) {
-                ::dup2(log, STDOUT_FILENO);
-                ::dup2(log, STDERR_FILENO);
-            }
-            if (::chdir(o->dir_.c_str()) != 0) ::_exit(126);
-            ::execl(kOrthanc, "Orthanc", "config.json", static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        o->pid_ = pid;
-        PacsClient client(o->config());
-        const auto t0 = Clock::now();
-        for (;;) {
-            if (client.echo()) break;
-            int status = 0;
-            if (::waitpid(pid, &status, WNOHANG) == pid) {
-                o->pid_ = -1;
-                error = "Orthanc exited during start-up: " + o->log();
-                return nullptr;
-            }
-            if (secondsSince(t0) > 20) {
-                error = "Orthanc did not answer C-ECHO within 20 s: " + o->log();
-                return nullptr;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        return o;
-    }
-
-    void stop() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        const auto t0 = Clock::now();
-        int status = 0;
-        while (::waitpid(pid_, &status, WNOHANG) == 0) {
-            if (secondsSince(t0) > 10) {
-                ::kill(pid_, SIGKILL);
-                ::waitpid(pid_, &status, 0);
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        pid_ = -1;
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
-    [[nodiscard]] PacsConfig config() const {
-        PacsConfig c;
-        c.host = "127.0.0.1";
-        c.port = dicomPort_;
-        c.calledAeTitle = "ORTHANC";
-        c.callingAeTitle = "PRECIS";
-        c.connectTimeoutS = 2;
-        c.acseTimeoutS = 5;
-        c.dimseTimeoutS = 10;
-        c.storePort = storePort_;
-        return c;
-    }
-    [[nodiscard]] std::string log() const {
-        return precis::readFile(dir_ / "orthanc.log").value_or("(no log)");
-    }
-    [[nodiscard]] int dicomPort() const { return dicomPort_; }
-    [[nodiscard]] int storePort() const { return storePort_; }
-
-private:
-    Orthanc() = default;
-    fs::path dir_;
-    int dicomPort_ = 0;
-    int storePort_ = 0;
-    pid_t pid_ = -1;
-};
+using precis::test::freePort;
+using precis::test::Orthanc;
 
 /// The small phantom written as DICOM, with what a retrieve must reproduce.
 struct Seed {
@@ -212,7 +71,7 @@ void expectSameVolume(const precis::model::Volume& a, const precis::model::Volum
 class Pacs : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        if (!executable(kOrthanc) || !executable("/usr/bin/storescu")) return;
+        if (!Orthanc::available()) return;
         const auto t0 = Clock::now();
         gOrthanc = Orthanc::start(gSetupError);
         if (!gOrthanc) return;
@@ -249,13 +108,7 @@ protected:
         s.reference = std::move(*ref);
         const double phantomS = secondsSince(t1);
         const auto t2 = Clock::now();
-        const std::string cmd = "storescu -aec ORTHANC -aet SEEDER +sd +sp '*.dcm' 127.0.0.1 " +
-                                std::to_string(gOrthanc->dicomPort()) + " '" + s.dir.string() +
-                                "' >/dev/null 2>&1";
-        if (int rc = std::system(cmd.c_str()); rc != 0) {
-            gSetupError = "storescu failed (" + std::to_string(rc) + "): " + gOrthanc->log();
-            return;
-        }
+        if (!gOrthanc->store(s.dir, gSetupError)) return;
         std::fprintf(stderr,
                      "pacs setup: Orthanc answered in %.2f s, phantom %.2f s, seeding %.2f s\n",
                      orthancS, phantomS, secondsSince(t2));
@@ -270,10 +123,10 @@ protected:
         gSeed.reset();
     }
     void SetUp() override {
-        if (!executable(kOrthanc) || !executable("/usr/bin/storescu")) {
+        if (!Orthanc::available()) {
             if (precis::test::inCi())
                 FAIL() << "Orthanc or storescu missing in CI (scripts/setup.sh)";
-            GTEST_SKIP() << "Orthanc (" << kOrthanc << ") or storescu not installed: "
+            GTEST_SKIP() << "Orthanc (" << Orthanc::kExecutable << ") or storescu not installed: "
                          << "run scripts/setup.sh";
         }
         ASSERT_TRUE(gOrthanc && gSeed) << gSetupError;
