@@ -50,7 +50,13 @@ TEST(Cli, HelpDocumentsEveryCommandAndOption) {
     EXPECT_EQ(r.exitCode, 0);
     for (const char* s : {"phantom", "--out", "--seed", "info", "render", "--width", "--height",
                           "--view", "--iso", "seriesInstanceUid", "spacingMm", "originMm",
-                          "direction", "huRange", "warnings", "LPS"})
+                          "direction", "huRange", "warnings", "LPS", "objects",
+                          "--correct-tilt", "--resample-uniform", "segment", "--smooth",
+                          "--decimate", "--max-error-mm", "bench load", "bench mesh", "--runs",
+                          "--threads", "--hu", "pacs", "--host", "--port", "--aet", "--our-aet",
+                          "--timeout", "--patient-id", "--patient-name", "--date", "--modality",
+                          "--level", "--study", "--series", "--move", "--store-port",
+                          "--screenshot", "--frames", "PRECIS_VK_VALIDATION"})
         EXPECT_NE(r.out.find(s), std::string::npos) << "help does not mention " << s;
 }
 
