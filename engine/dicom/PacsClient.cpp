@@ -660,12 +660,14 @@ Result<void> PacsClient::echo() const {
     return {};
 }
 
-Result<std::vector<PacsStudy>> PacsClient::findStudies(const PacsQuery& q,
-                                                       const Progress& progress) const {
-    if (auto r = validateConfig(config_); !r) return std::unexpected(r.error());
-    if (auto r = validateQuery(q); !r) return std::unexpected(r.error());
+namespace {
+
+/// One Study Root C-FIND: association, the request with `keys`, `onMatch` per response, status.
+/// `what` names the query in errors ("study query", "series query").
+Result<void> runFind(const PacsClient& client, const Progress& progress, DcmDataset& keys,
+                     const std::function<void(DcmDataset&)>& onMatch, const char* what) {
     detail::registerCodecs();
-    Session s(*this, progress);
+    Session s(client, progress);
     if (auto r = s.open({{UID_FINDStudyRootQueryRetrieveInformationModel, ASC_SC_ROLE_DEFAULT}});
         !r)
         return std::unexpected(r.error());
@@ -674,6 +676,24 @@ Result<std::vector<PacsStudy>> PacsClient::findStudies(const PacsQuery& q,
                                  "Study Root C-FIND", pc);
         !r)
         return std::unexpected(r.error());
+    s.scu().onFindMatch = onMatch;
+    OFCondition c = s.scu().sendFINDRequest(pc, &keys, nullptr);
+    if (s.scu().cancelled) return fail(ErrorCode::Cancelled, "query cancelled");
+    if (c.bad()) return std::unexpected(s.networkError(c, "C-FIND"));
+    if (s.scu().lastStatus != STATUS_Success)
+        return fail(ErrorCode::IoError, fmt::format("{} refused the {} (status {})",
+                                                    client.peerName(), what,
+                                                    hex4(s.scu().lastStatus)));
+    s.scu().close(true);
+    return {};
+}
+
+} // namespace
+
+Result<std::vector<PacsStudy>> PacsClient::findStudies(const PacsQuery& q,
+                                                       const Progress& progress) const {
+    if (auto r = validateConfig(config_); !r) return std::unexpected(r.error());
+    if (auto r = validateQuery(q); !r) return std::unexpected(r.error());
 
     DcmDataset keys;
     putKeys(keys, {{DCM_QueryRetrieveLevel, "STUDY"},
@@ -688,7 +708,7 @@ Result<std::vector<PacsStudy>> PacsClient::findStudies(const PacsQuery& q,
                    {DCM_NumberOfStudyRelatedSeries, ""},
                    {DCM_NumberOfStudyRelatedInstances, ""}});
     std::vector<PacsStudy> studies;
-    s.scu().onFindMatch = [&](DcmDataset& ds) {
+    auto onStudy = [&](DcmDataset& ds) {
         PacsStudy st;
         st.patientName = detail::getString(ds, DCM_PatientName);
         st.patientId = detail::getString(ds, DCM_PatientID);
@@ -704,13 +724,8 @@ Result<std::vector<PacsStudy>> PacsClient::findStudies(const PacsQuery& q,
         studies.push_back(std::move(st));
         progress.report(0.0, fmt::format("{} studies found", studies.size()));
     };
-    OFCondition c = s.scu().sendFINDRequest(pc, &keys, nullptr);
-    if (s.scu().cancelled) return fail(ErrorCode::Cancelled, "query cancelled");
-    if (c.bad()) return std::unexpected(s.networkError(c, "C-FIND"));
-    if (s.scu().lastStatus != STATUS_Success)
-        return fail(ErrorCode::IoError, fmt::format("{} refused the study query (status {})",
-                                                    peerName(), hex4(s.scu().lastStatus)));
-    s.scu().close(true);
+    if (auto r = runFind(*this, progress, keys, onStudy, "study query"); !r)
+        return std::unexpected(r.error());
     std::sort(studies.begin(), studies.end(), [](const PacsStudy& a, const PacsStudy& b) {
         return std::tie(b.studyDate, a.studyInstanceUid) <
                std::tie(a.studyDate, b.studyInstanceUid);
@@ -725,16 +740,6 @@ Result<std::vector<PacsSeries>> PacsClient::findSeries(const std::string& studyU
     if (auto r = validateRetrieve(studyUid, {}); !r) return std::unexpected(r.error());
     if (q.modality.find('\\') != std::string::npos)
         return fail(ErrorCode::InvalidArgument, "a series has one modality: no backslash");
-    detail::registerCodecs();
-    Session s(*this, progress);
-    if (auto r = s.open({{UID_FINDStudyRootQueryRetrieveInformationModel, ASC_SC_ROLE_DEFAULT}});
-        !r)
-        return std::unexpected(r.error());
-    T_ASC_PresentationContextID pc = 0;
-    if (auto r = s.contextOrFail(UID_FINDStudyRootQueryRetrieveInformationModel,
-                                 "Study Root C-FIND", pc);
-        !r)
-        return std::unexpected(r.error());
     DcmDataset keys;
     putKeys(keys, {{DCM_QueryRetrieveLevel, "SERIES"},
                    {DCM_StudyInstanceUID, studyUid},
@@ -744,7 +749,7 @@ Result<std::vector<PacsSeries>> PacsClient::findSeries(const std::string& studyU
                    {DCM_SeriesDescription, ""},
                    {DCM_NumberOfSeriesRelatedInstances, ""}});
     std::vector<PacsSeries> series;
-    s.scu().onFindMatch = [&](DcmDataset& ds) {
+    auto onSeries = [&](DcmDataset& ds) {
         PacsSeries se;
         se.seriesInstanceUid = detail::getString(ds, DCM_SeriesInstanceUID);
         se.modality = detail::getString(ds, DCM_Modality);
@@ -754,13 +759,8 @@ Result<std::vector<PacsSeries>> PacsClient::findSeries(const std::string& studyU
         series.push_back(std::move(se));
         progress.report(0.0, fmt::format("{} series found", series.size()));
     };
-    OFCondition c = s.scu().sendFINDRequest(pc, &keys, nullptr);
-    if (s.scu().cancelled) return fail(ErrorCode::Cancelled, "query cancelled");
-    if (c.bad()) return std::unexpected(s.networkError(c, "C-FIND"));
-    if (s.scu().lastStatus != STATUS_Success)
-        return fail(ErrorCode::IoError, fmt::format("{} refused the series query (status {})",
-                                                    peerName(), hex4(s.scu().lastStatus)));
-    s.scu().close(true);
+    if (auto r = runFind(*this, progress, keys, onSeries, "series query"); !r)
+        return std::unexpected(r.error());
     std::sort(series.begin(), series.end(), [](const PacsSeries& a, const PacsSeries& b) {
         return std::tie(a.seriesNumber, a.seriesInstanceUid) <
                std::tie(b.seriesNumber, b.seriesInstanceUid);
