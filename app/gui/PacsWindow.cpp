@@ -328,18 +328,12 @@ void PacsWindow::drawProgress() {
 }
 
 void PacsWindow::drawResults() {
-    const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersOuter |
-                                  ImGuiTableFlags_BordersV | ImGuiTableFlags_Resizable |
-                                  ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingFixedFit;
-    const float footer = ImGui::GetFrameHeightWithSpacing() + ImGui::GetStyle().ItemSpacing.y * 2;
-    if (!ImGui::BeginTable("studies", 5, flags, ImVec2(0, -footer))) return;
-    ImGui::TableSetupScrollFreeze(0, 1);
-    ImGui::TableSetupColumn("Patient / study / series", ImGuiTableColumnFlags_WidthStretch);
-    ImGui::TableSetupColumn("Patient ID", ImGuiTableColumnFlags_WidthFixed, 110);
-    ImGui::TableSetupColumn("Date", ImGuiTableColumnFlags_WidthFixed, 88);
-    ImGui::TableSetupColumn("Modality", ImGuiTableColumnFlags_WidthFixed, 72);
-    ImGui::TableSetupColumn("Images", ImGuiTableColumnFlags_WidthFixed, 60);
-    ImGui::TableHeadersRow();
+    if (!beginTreeTable("studies", {{"Patient / study / series"},
+                                    {"Patient ID", 110},
+                                    {"Date", 88},
+                                    {"Modality", 72},
+                                    {"Images", 60}}))
+        return;
     for (std::size_t i = 0; i < studies_.size(); ++i) {
         const auto& st = studies_[i];
         ImGui::TableNextRow();

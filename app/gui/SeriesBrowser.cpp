@@ -150,18 +150,12 @@ void SeriesBrowser::drawSeriesRow(std::size_t index) {
 }
 
 void SeriesBrowser::drawTable() {
-    const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersOuter |
-                                  ImGuiTableFlags_BordersV | ImGuiTableFlags_Resizable |
-                                  ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingFixedFit;
-    const float footer = ImGui::GetFrameHeightWithSpacing() + ImGui::GetStyle().ItemSpacing.y * 2;
-    if (!ImGui::BeginTable("series", 5, flags, ImVec2(0, -footer))) return;
-    ImGui::TableSetupScrollFreeze(0, 1);
-    ImGui::TableSetupColumn("Patient / study / series", ImGuiTableColumnFlags_WidthStretch);
-    ImGui::TableSetupColumn("Modality", ImGuiTableColumnFlags_WidthFixed, 72);
-    ImGui::TableSetupColumn("Date", ImGuiTableColumnFlags_WidthFixed, 88);
-    ImGui::TableSetupColumn("Images", ImGuiTableColumnFlags_WidthFixed, 60);
-    ImGui::TableSetupColumn("Kind", ImGuiTableColumnFlags_WidthFixed, 84);
-    ImGui::TableHeadersRow();
+    if (!beginTreeTable("series", {{"Patient / study / series"},
+                                   {"Modality", 72},
+                                   {"Date", 88},
+                                   {"Images", 60},
+                                   {"Kind", 84}}))
+        return;
     for (std::size_t p = 0; p < patients_.size(); ++p) {
         const auto& patient = patients_[p];
         ImGui::TableNextRow();

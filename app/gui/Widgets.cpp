@@ -74,4 +74,20 @@ void okText(const std::string& text) {
     ImGui::PopStyleColor();
 }
 
+bool beginTreeTable(const char* id, std::initializer_list<TableColumn> columns) {
+    const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersOuter |
+                                  ImGuiTableFlags_BordersV | ImGuiTableFlags_Resizable |
+                                  ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingFixedFit;
+    const float footer = ImGui::GetFrameHeightWithSpacing() + ImGui::GetStyle().ItemSpacing.y * 2;
+    if (!ImGui::BeginTable(id, static_cast<int>(columns.size()), flags, ImVec2(0, -footer)))
+        return false;
+    ImGui::TableSetupScrollFreeze(0, 1);
+    for (const auto& c : columns)
+        ImGui::TableSetupColumn(c.name, c.width > 0 ? ImGuiTableColumnFlags_WidthFixed
+                                                    : ImGuiTableColumnFlags_WidthStretch,
+                                c.width);
+    ImGui::TableHeadersRow();
+    return true;
+}
+
 } // namespace precis::gui

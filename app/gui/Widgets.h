@@ -1,4 +1,5 @@
 #pragma once
+#include <initializer_list>
 // Small Dear ImGui helpers and display formatting shared by the GUI windows.
 #include <string>
 
@@ -19,5 +20,13 @@ bool inputTextWithHint(const char* label, const char* hint, std::string& value, 
 void errorText(const std::string& text);   // red, wrapped
 void warningText(const std::string& text); // amber, wrapped
 void okText(const std::string& text);      // green, wrapped
+
+/// A scrolling tree table that fills the window above a one-line footer, header row frozen.
+/// Columns with width 0 stretch. Returns false when nothing is to be drawn (no EndTable then).
+struct TableColumn {
+    const char* name;
+    float width = 0.0f;
+};
+bool beginTreeTable(const char* id, std::initializer_list<TableColumn> columns);
 
 } // namespace precis::gui
