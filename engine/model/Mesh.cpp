@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_map>
+#include <vector>
 
 namespace precis::model {
 
@@ -51,22 +51,26 @@ double Mesh::signedVolumeMm3() const {
 }
 
 bool Mesh::isClosedManifold() const {
-    // Directed edge (a,b) must appear exactly once, and its twin (b,a) exactly once.
-    std::unordered_map<std::uint64_t, int> directed;
-    directed.reserve(indices.size());
+    // Every directed edge (a,b) must occur exactly once and its twin (b,a) too: with the directed
+    // edges unique, that holds exactly when the sorted edges equal the sorted reversed edges.
+    // Sorting 64-bit keys is several times faster than hashing on meshes of millions of triangles.
+    if (indices.empty() || indices.size() % 3 != 0) return false;
     auto key = [](std::uint32_t a, std::uint32_t b) { return (std::uint64_t(a) << 32) | b; };
-    for (std::size_t t = 0; t + 2 < indices.size(); t += 3) {
+    std::vector<std::uint64_t> edges, twins;
+    edges.reserve(indices.size());
+    twins.reserve(indices.size());
+    for (std::size_t t = 0; t < indices.size(); t += 3) {
         for (int e = 0; e < 3; ++e) {
-            std::uint32_t a = indices[t + e], b = indices[t + (e + 1) % 3];
+            const std::uint32_t a = indices[t + e], b = indices[t + (e + 1) % 3];
             if (a == b) return false;
-            if (++directed[key(a, b)] > 1) return false;
+            edges.push_back(key(a, b));
+            twins.push_back(key(b, a));
         }
     }
-    for (const auto& [k, n] : directed) {
-        std::uint32_t a = std::uint32_t(k >> 32), b = std::uint32_t(k & 0xffffffffu);
-        if (!directed.contains(key(b, a))) return false;
-    }
-    return !indices.empty();
+    std::sort(edges.begin(), edges.end());
+    if (std::adjacent_find(edges.begin(), edges.end()) != edges.end()) return false;
+    std::sort(twins.begin(), twins.end());
+    return edges == twins;
 }
 
 } // namespace precis::model
