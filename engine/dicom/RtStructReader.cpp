@@ -11,18 +11,7 @@
 #include <map>
 
 namespace precis::dicom {
-namespace {
-
-/// Items of a sequence inside `item` (none when absent).
-std::vector<DcmItem*> items(DcmItem& item, const DcmTagKey& tag) {
-    std::vector<DcmItem*> out;
-    DcmSequenceOfItems* seq = nullptr;
-    if (item.findAndGetSequence(tag, seq).good() && seq)
-        for (unsigned long i = 0; i < seq->card(); ++i) out.push_back(seq->getItem(i));
-    return out;
-}
-
-} // namespace
+using detail::items;
 
 Result<model::ContourSet> readRtStruct(const std::filesystem::path& file) {
     detail::registerCodecs(); // also quiets DCMTK's console log

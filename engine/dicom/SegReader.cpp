@@ -32,14 +32,7 @@ constexpr double kOnGridTolerance = 0.01;
 // Every segment gets a full-grid mask; refuse before allocating (and being OOM-killed) beyond this.
 constexpr double kMaxMaskBytes = 8.0 * double(1ull << 30);
 
-std::vector<DcmItem*> items(DcmItem& item, const DcmTagKey& tag) {
-    std::vector<DcmItem*> out;
-    DcmSequenceOfItems* seq = nullptr;
-    if (item.findAndGetSequence(tag, seq).good() && seq)
-        for (unsigned long i = 0; i < seq->card(); ++i)
-            if (DcmItem* it = seq->getItem(i)) out.push_back(it);
-    return out;
-}
+using detail::items;
 
 DcmItem* firstItem(DcmItem* item, const DcmTagKey& tag) {
     if (!item) return nullptr;

@@ -2,6 +2,7 @@
 
 #include <dcmtk/dcmdata/dcvr.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
@@ -28,6 +29,15 @@ bool getDoubles(DcmItem& item, const DcmTagKey& tag, double* out, int count) {
         out[i] = v;
     }
     return true;
+}
+
+std::vector<DcmItem*> items(DcmItem& item, const DcmTagKey& tag) {
+    std::vector<DcmItem*> out;
+    DcmSequenceOfItems* seq = nullptr;
+    if (item.findAndGetSequence(tag, seq).good() && seq)
+        for (unsigned long i = 0; i < seq->card(); ++i)
+            if (DcmItem* it = seq->getItem(i)) out.push_back(it);
+    return out;
 }
 
 void registerCodecs() {

@@ -4,6 +4,7 @@
 #include <dcmtk/dcmdata/dcdatset.h>
 
 #include <string>
+#include <vector>
 
 namespace precis::dicom::detail {
 
@@ -30,6 +31,9 @@ private:
 std::string getString(DcmItem& item, const DcmTagKey& tag, unsigned long pos = 0);
 /// All values of a multi-valued decimal string; empty when absent or unparsable.
 bool getDoubles(DcmItem& item, const DcmTagKey& tag, double* out, int count);
+
+/// Items of a sequence inside `item` (none when absent; null items skipped).
+std::vector<DcmItem*> items(DcmItem& item, const DcmTagKey& tag);
 
 /// Registers DCMTK's JPEG, JPEG-LS and RLE decoders once per process.
 void registerCodecs();

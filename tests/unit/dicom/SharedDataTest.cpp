@@ -28,6 +28,18 @@ nlohmann::json runDicomTruth(const fs::path& dir, bool pixels = false) {
     return nlohmann::json::parse(out, nullptr, false);
 }
 
+/// dims, spacing, origin and direction of a loaded volume against one dicom_truth.py series.
+void expectSameGeometry(const model::ImageGeometry& g, const nlohmann::json& ref) {
+    for (int a = 0; a < 3; ++a) {
+        EXPECT_EQ(g.dims[a], ref["dims"][a].get<int>());
+        EXPECT_NEAR(g.spacingMm[a], ref["spacingMm"][a].get<double>(), 1e-6);
+        EXPECT_NEAR(g.originMm[a], ref["originMm"][a].get<double>(), 1e-6);
+    }
+    for (int c = 0; c < 3; ++c)
+        for (int r = 0; r < 3; ++r)
+            EXPECT_NEAR(g.direction[c][r], ref["direction"][c * 3 + r].get<double>(), 1e-9);
+}
+
 } // namespace
 
 TEST(SharedData, PancreaticCtMatchesPydicomReference) {
@@ -39,14 +51,7 @@ TEST(SharedData, PancreaticCtMatchesPydicomReference) {
     auto loaded = dicom::loadLargestSeries(dir);
     ASSERT_TRUE(loaded) << loaded.error().message;
     const auto& g = loaded->volume.geometry;
-    for (int a = 0; a < 3; ++a) {
-        EXPECT_EQ(g.dims[a], ref["dims"][a].get<int>());
-        EXPECT_NEAR(g.spacingMm[a], ref["spacingMm"][a].get<double>(), 1e-6);
-        EXPECT_NEAR(g.originMm[a], ref["originMm"][a].get<double>(), 1e-6);
-    }
-    for (int c = 0; c < 3; ++c)
-        for (int r = 0; r < 3; ++r)
-            EXPECT_NEAR(g.direction[c][r], ref["direction"][c * 3 + r].get<double>(), 1e-9);
+    expectSameGeometry(g, ref);
     auto [lo, hi] = std::minmax_element(loaded->volume.voxels.begin(), loaded->volume.voxels.end());
     EXPECT_EQ(*lo, -1000); // README of the data: HU -1000..1365
     EXPECT_EQ(*hi, 1365);
@@ -69,14 +74,7 @@ TEST(SharedData, EveryCtSeriesMatchesPydicomReference) {
         auto loaded = dicom::loadLargestSeries(dir);
         ASSERT_TRUE(loaded) << loaded.error().message;
         const auto& g = loaded->volume.geometry;
-        for (int a = 0; a < 3; ++a) {
-            EXPECT_EQ(g.dims[a], ref["dims"][a].get<int>());
-            EXPECT_NEAR(g.spacingMm[a], ref["spacingMm"][a].get<double>(), 1e-6);
-            EXPECT_NEAR(g.originMm[a], ref["originMm"][a].get<double>(), 1e-6);
-        }
-        for (int c = 0; c < 3; ++c)
-            for (int r = 0; r < 3; ++r)
-                EXPECT_NEAR(g.direction[c][r], ref["direction"][c * 3 + r].get<double>(), 1e-9);
+        expectSameGeometry(g, ref);
         if (ref["huRange"].is_array()) {
             auto [lo, hi] =
                 std::minmax_element(loaded->volume.voxels.begin(), loaded->volume.voxels.end());
