@@ -1,11 +1,62 @@
 #include "gui/CaseLoader.h"
 
 #include "anatomy/IsoSurface.h"
+#include "anatomy/LabelMapFile.h"
+#include "core/AtomicFile.h"
+#include "phantom/LumbarPhantom.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <memory>
 
 namespace precis::gui {
+
+std::optional<FoundLabels> findLabelsBeside(const std::filesystem::path& seriesPath,
+                                            const model::ImageGeometry& grid,
+                                            model::ImportReport& report) {
+    std::error_code ec;
+    const auto folder = std::filesystem::is_directory(seriesPath, ec) ? seriesPath : seriesPath.parent_path();
+    const auto file = folder / "labels.nrrd";
+    if (!std::filesystem::exists(file, ec)) return std::nullopt;
+    auto labels = anatomy::readLabelMap(file);
+    if (!labels) {
+        report.add("labels-ignored", "The label map " + file.string() +
+                                         " could not be read and is not shown: " + labels.error().message,
+                   {file.string()});
+        return std::nullopt;
+    }
+    if (!labels->geometry.sameGridAs(grid, 1e-3)) {
+        report.add("labels-ignored", "The label map " + file.string() +
+                                         " is on another grid than the series and is not shown "
+                                         "(it would need resampling)",
+                   {file.string()});
+        return std::nullopt;
+    }
+    FoundLabels found;
+    found.source = file.string();
+    if (auto text = readFile(folder / "truth.json")) {
+        if (auto truth = phantom::truthFromJson(*text)) {
+            found.structures = truth->structures;
+            found.source += " + truth.json";
+        }
+    }
+    if (found.structures.empty()) {
+        // No names: one structure per label value present.
+        std::array<bool, 256> present{};
+        for (auto v : labels->voxels) present[v] = true;
+        for (int l = 1; l < 256; ++l)
+            if (present[std::size_t(l)]) {
+                model::Structure st;
+                st.name = "label " + std::to_string(l);
+                st.label = static_cast<std::uint8_t>(l);
+                st.defaultColor = model::defaultColor(model::StructureKind::Custom);
+                found.structures.push_back(st);
+            }
+    }
+    found.labels = std::make_shared<const model::LabelMap>(std::move(*labels));
+    return found;
+}
 
 CaseLoader::CaseLoader(std::filesystem::path path, double isoHu) {
     status_.stage = "Starting";
@@ -77,7 +128,32 @@ void CaseLoader::run(const LoadFn& load, const std::filesystem::path& path, doub
     c.imageCount = loaded->volume.geometry.dims[2];
     c.report = std::move(loaded->report);
     c.isoHu = isoHu;
-    c.boneSurface = anatomy::extractIsoSurface(loaded->volume, isoHu, {}, stageProgress(0.7, 1.0));
+    if (auto found = findLabelsBeside(path, c.geometry, c.report)) {
+        {
+            std::lock_guard lock(mutex_);
+            status_.stage = "Building structure surfaces";
+        }
+        c.labels = found->labels;
+        c.structures = extractStructureMeshes(*found->labels, found->structures, stageProgress(0.7, 0.9));
+        c.structureSource = found->source;
+    } else {
+        StructureMesh bone;
+        bone.info.name = "Bone";
+        bone.info.kind = model::StructureKind::Bone;
+        bone.info.role = model::defaultRole(model::StructureKind::Bone);
+        bone.info.defaultColor = model::defaultColor(model::StructureKind::Bone);
+        bone.full = anatomy::extractIsoSurface(loaded->volume, isoHu, {}, stageProgress(0.7, 0.9));
+        c.structures.push_back(std::move(bone));
+        c.structureSource = "bone iso-surface at " + std::to_string(int(isoHu)) + " HU";
+    }
+    if (cancel_.cancelled()) return finish(fail(ErrorCode::Cancelled, "loading cancelled"));
+    {
+        std::lock_guard lock(mutex_);
+        status_.stage = "Level of detail";
+        status_.fraction = 0.9;
+    }
+    buildLevelOfDetail(c.structures, kInteractiveTriangleBudget);
+    c.volume = std::make_shared<const model::Volume>(std::move(loaded->volume));
     if (cancel_.cancelled()) return finish(fail(ErrorCode::Cancelled, "loading cancelled"));
     c.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     finish(std::move(c));

@@ -1,6 +1,9 @@
 #pragma once
-// Loads a series and extracts the bone surface on a worker thread (DESIGN.md "Long work"): the
-// UI polls progress and takes the result when done; destruction cancels and joins.
+// Loads a series and builds what the planner shows on a worker thread (DESIGN.md "Long work"):
+// the volume (for the slice views), the label map beside the series when there is one (the
+// phantom's labels.nrrd + truth.json) with one surface per structure and their level of detail,
+// else the bone iso-surface. The UI polls progress and takes the result when done; destruction
+// cancels and joins.
 #include "core/Error.h"
 #include "core/Progress.h"
 #include "dicom/SeriesReader.h"
@@ -8,6 +11,7 @@
 #include "model/ImportReport.h"
 #include "model/Mesh.h"
 #include "model/Volume.h"
+#include "gui/StructureMeshes.h"
 
 #include <atomic>
 #include <filesystem>
@@ -19,17 +23,36 @@
 
 namespace precis::gui {
 
-/// What the window shows of a loaded case (the voxels are dropped once the surface exists).
+/// Triangles the 3D view may draw while the camera moves (the still frame draws everything).
+inline constexpr std::size_t kInteractiveTriangleBudget = 250'000;
+
+/// What the window shows of a loaded case.
 struct LoadedCase {
     std::filesystem::path path;
     model::SeriesIdentity identity;
     int imageCount = 0; // slices in the volume
     model::ImageGeometry geometry;
-    model::ImportReport report;
-    model::Mesh boneSurface; // LPS mm
+    model::ImportReport report; // includes what was assumed about the labels found beside it
+    std::shared_ptr<const model::Volume> volume;
+    std::shared_ptr<const model::LabelMap> labels; // null: no label map beside the series
+    std::vector<StructureMesh> structures;         // LPS mm
+    std::string structureSource; // where the structures came from, for the user
     double isoHu = 250.0;
     double loadSeconds = 0;
+    [[nodiscard]] std::size_t triangleCount() const { return gui::triangleCount(structures, false); }
 };
+
+/// Structures from the files beside a series: `labels.nrrd` on the same grid, named by
+/// `truth.json` (the phantom's) when present. std::nullopt when there is no label map; a warning
+/// in `report` when one is there but unusable.
+struct FoundLabels {
+    std::shared_ptr<const model::LabelMap> labels;
+    std::vector<model::Structure> structures;
+    std::string source;
+};
+std::optional<FoundLabels> findLabelsBeside(const std::filesystem::path& seriesPath,
+                                            const model::ImageGeometry& grid,
+                                            model::ImportReport& report);
 
 class CaseLoader {
 public:

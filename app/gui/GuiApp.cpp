@@ -14,7 +14,10 @@
 #include "render/Context.h"
 #include "render/Image.h"
 #include "render/OrientationLabels.h"
+#include "render/GpuVolume.h"
 #include "render/SceneRenderer.h"
+#include "render/SliceRenderer.h"
+#include "render/SliceView.h"
 #include "render/SwapchainTarget.h"
 
 #define GLFW_INCLUDE_VULKAN
@@ -36,28 +39,56 @@ namespace precis::gui {
 namespace {
 
 constexpr float kSidePanelWidth = 340.0f;
-constexpr float kToolbarHeight = 36.0f;
+constexpr float kToolbarHeight = 34.0f;
 
 int reportFailure(const Error& e) {
     std::fprintf(stderr, "precis: %s\n", describe(e).c_str());
     return 1;
 }
 
+/// The four panes: the 3D view and the three standard slices.
+enum Pane { kPane3d = 0, kPaneAxial = 1, kPaneCoronal = 2, kPaneSagittal = 3, kPaneCount = 4 };
+constexpr const char* kPaneNames[kPaneCount] = {"3d", "axial", "coronal", "sagittal"};
+/// Slice frame colours (Slicer's convention: axial red, coronal green, sagittal yellow).
+const glm::vec4 kSliceColors[3] = {{0.90f, 0.30f, 0.25f, 1.0f}, {0.35f, 0.80f, 0.35f, 1.0f},
+                                   {0.95f, 0.85f, 0.25f, 1.0f}};
+constexpr float kPaneGap = 4.0f;
+
+/// A structure as the window shows it (display state: colour, opacity, visibility).
+struct StructureView {
+    model::Structure info;
+    std::shared_ptr<const render::GpuMesh> full, lod;
+    glm::vec3 color{0.8f};
+    float opacity = 1.0f;
+    bool visible = true;
+    std::size_t triangles = 0;
+};
+
 /// Everything the window shows; display state lives here, not in model objects.
 struct ViewState {
     std::unique_ptr<CaseLoader> loader;
     std::optional<LoadedCase> loaded;
     std::optional<Error> loadError;
-    std::shared_ptr<const render::GpuMesh> boneGpu;
-    glm::vec4 boneColor{model::defaultColor(model::StructureKind::Bone), 1.0f};
-    bool showBone = true;
+    std::vector<StructureView> structures;
+    std::shared_ptr<render::GpuVolume> volumeGpu;
+    bool paletteDirty = false;
+    std::array<render::SliceView, 3> slices; // axial, coronal, sagittal
+    render::SliceDisplay sliceDisplay;
+    bool planesIn3d = true;       // slice frames in the 3D view
+    bool sliceImagesIn3d = false; // and their images
     render::Camera camera;
     render::ViewPreset preset = render::ViewPreset::Posterior;
     bool cameraMoved = false; // orbited/panned/zoomed away from the preset
-    render::ViewportRect viewRect{};
-    bool dragging[3] = {false, false, false};
+    bool interacting = false; // the 3D camera moves this frame: draw the level-of-detail meshes
+    render::ViewportRect content{};            // the area right of the side panel, below the toolbar
+    std::array<render::ViewportRect, kPaneCount> panes{};
+    float splitX = 0.5f, splitY = 0.5f; // pane split as fractions of the content area
+    int maximised = -1;                 // a pane filling the content area, or -1
+    int dragPane = -1, dragButton = -1; // the pane a mouse drag started in
+    int dragSplitter = 0;               // 1: vertical split line, 2: horizontal, 3: both
     double frameMs = 0;      // CPU time per frame, smoothed
     double frameMsLast = 0;
+    std::size_t trianglesDrawn = 0;
     std::string status = "Starting";
 
     Settings settings = Settings::load();
@@ -69,6 +100,7 @@ struct ViewState {
     std::optional<Error> lastScanError, lastPacsError;
 
     [[nodiscard]] bool busy() const { return loader || browser.busy() || pacs.busy(); }
+    [[nodiscard]] bool paneVisible(int p) const { return maximised < 0 || maximised == p; }
 };
 
 void startLoad(ViewState& s, std::unique_ptr<CaseLoader> loader) {
@@ -78,37 +110,180 @@ void startLoad(ViewState& s, std::unique_ptr<CaseLoader> loader) {
     s.status = "Loading";
 }
 
+model::Bounds sceneBounds(const ViewState& s) {
+    model::Bounds b{glm::dvec3(1e300), glm::dvec3(-1e300)};
+    bool any = false;
+    for (const auto& st : s.structures)
+        if (st.full && st.full->indexCount() > 0 && st.info.kind != model::StructureKind::Skin &&
+            st.info.kind != model::StructureKind::Fat && st.info.kind != model::StructureKind::Muscle) {
+            b.minMm = glm::min(b.minMm, st.full->bounds().minMm);
+            b.maxMm = glm::max(b.maxMm, st.full->bounds().maxMm);
+            any = true;
+        }
+    if (any) return b;
+    return s.loaded ? s.loaded->geometry.worldBounds() : model::Bounds{};
+}
+
 void fitCamera(ViewState& s, render::ViewPreset preset) {
     s.preset = preset;
     s.cameraMoved = false;
-    model::Bounds b = s.boneGpu ? s.boneGpu->bounds()
-                                : (s.loaded ? s.loaded->geometry.worldBounds() : model::Bounds{});
-    const double aspect = s.viewRect.height > 0 ? double(s.viewRect.width) / s.viewRect.height : 1.0;
-    s.camera = render::Camera::fit(b, preset, aspect);
+    const auto& r = s.panes[kPane3d];
+    const double aspect = r.height > 0 ? double(r.width) / r.height : 1.0;
+    s.camera = render::Camera::fit(sceneBounds(s), preset, aspect);
 }
 
-void handleMouse(ViewState& s) {
+void fitSlices(ViewState& s) {
+    if (!s.loaded) return;
+    const render::SliceOrientation o[3] = {render::SliceOrientation::Axial,
+                                           render::SliceOrientation::Coronal,
+                                           render::SliceOrientation::Sagittal};
+    for (int i = 0; i < 3; ++i) {
+        const auto& r = s.panes[kPaneAxial + i];
+        s.slices[std::size_t(i)] = render::SliceView::standard(
+            o[i], s.loaded->geometry, r.height > 0 ? double(r.width) / r.height : 1.0);
+    }
+}
+
+/// Pane rectangles from the split fractions (or the maximised pane).
+void layoutPanes(ViewState& s) {
+    const auto& c = s.content;
+    if (s.maximised >= 0) {
+        for (auto& p : s.panes) p = {};
+        s.panes[std::size_t(s.maximised)] = c;
+        return;
+    }
+    const float w0 = std::max(1.0f, std::floor((c.width - kPaneGap) * s.splitX));
+    const float h0 = std::max(1.0f, std::floor((c.height - kPaneGap) * s.splitY));
+    const float w1 = std::max(1.0f, c.width - kPaneGap - w0), h1 = std::max(1.0f, c.height - kPaneGap - h0);
+    const float x1 = c.x + w0 + kPaneGap, y1 = c.y + h0 + kPaneGap;
+    s.panes[kPane3d] = {c.x, c.y, w0, h0};
+    s.panes[kPaneAxial] = {x1, c.y, w1, h0};
+    s.panes[kPaneCoronal] = {c.x, y1, w0, h1};
+    s.panes[kPaneSagittal] = {x1, y1, w1, h1};
+}
+
+int paneAt(const ViewState& s, float x, float y) {
+    for (int p = 0; p < kPaneCount; ++p) {
+        const auto& r = s.panes[std::size_t(p)];
+        if (r.width > 0 && x >= r.x && y >= r.y && x < r.x + r.width && y < r.y + r.height) return p;
+    }
+    return -1;
+}
+
+/// Keeps a slice inside the volume along its normal.
+void clampSlice(const ViewState& s, render::SliceView& v) {
+    if (!s.loaded) return;
+    const auto& g = s.loaded->geometry;
+    const glm::dvec3 n = v.normal();
+    double lo = 1e300, hi = -1e300;
+    for (int c = 0; c < 8; ++c) {
+        const glm::dvec3 p = g.worldFromIndex({(c & 1) ? g.dims[0] - 1.0 : 0.0,
+                                               (c & 2) ? g.dims[1] - 1.0 : 0.0,
+                                               (c & 4) ? g.dims[2] - 1.0 : 0.0});
+        lo = std::min(lo, glm::dot(p - v.centerLps, n));
+        hi = std::max(hi, glm::dot(p - v.centerLps, n));
+    }
+    v.moveAlongNormal(std::clamp(0.0, lo, hi));
+}
+
+/// Scrolls a slice pane by whole slices; positive: superior / posterior / patient right.
+void scrollSlice(ViewState& s, int pane, double steps) {
+    if (!s.loaded || pane < kPaneAxial) return;
+    auto& v = s.slices[std::size_t(pane - kPaneAxial)];
+    v.moveAlongNormal(-steps * render::sliceStepMm(s.loaded->geometry, v.normal()));
+    clampSlice(s, v);
+}
+
+void toggleMaximised(ViewState& s, int pane) {
+    s.maximised = s.maximised == pane ? -1 : pane;
+    layoutPanes(s);
+}
+
+/// Mouse and keyboard in the panes (radiology conventions): 3D: left drag orbits, right/middle
+/// drag pans, wheel zooms. Slices: wheel scrolls slices (Ctrl+wheel zooms), left/middle drag
+/// pans, right drag sets window (horizontal) and level (vertical). Double-click or M maximises
+/// the pane under the mouse (again, or Esc: back to four). Dragging the gaps resizes the panes.
+void handleInput(ViewState& s) {
     ImGuiIO& io = ImGui::GetIO();
     const ImVec2 m = io.MousePos;
-    const auto& r = s.viewRect;
-    const bool inside = m.x >= r.x && m.y >= r.y && m.x < r.x + r.width && m.y < r.y + r.height;
-    for (int b = 0; b < 3; ++b) {
-        if (ImGui::IsMouseClicked(b) && inside && !io.WantCaptureMouse) s.dragging[b] = true;
-        if (!io.MouseDown[b]) s.dragging[b] = false;
+    const bool free = !io.WantCaptureMouse;
+    const int hovered = free ? paneAt(s, m.x, m.y) : -1;
+    s.interacting = false;
+
+    // Splitters: the gaps between the panes.
+    if (s.maximised < 0 && free && s.dragPane < 0) {
+        const auto& a = s.panes[kPane3d];
+        const bool onV = std::abs(m.x - (a.x + a.width + kPaneGap * 0.5f)) <= kPaneGap &&
+                         m.y >= s.content.y && m.y < s.content.y + s.content.height;
+        const bool onH = std::abs(m.y - (a.y + a.height + kPaneGap * 0.5f)) <= kPaneGap &&
+                         m.x >= s.content.x && m.x < s.content.x + s.content.width;
+        if (onV || onH) ImGui::SetMouseCursor(onV && onH ? ImGuiMouseCursor_ResizeAll
+                                                         : onV ? ImGuiMouseCursor_ResizeEW
+                                                               : ImGuiMouseCursor_ResizeNS);
+        if (ImGui::IsMouseClicked(0) && (onV || onH)) s.dragSplitter = (onV ? 1 : 0) | (onH ? 2 : 0);
     }
-    if (r.height < 1) return;
+    if (s.dragSplitter) {
+        if (!io.MouseDown[0]) {
+            s.dragSplitter = 0;
+        } else {
+            if (s.dragSplitter & 1)
+                s.splitX = std::clamp((m.x - s.content.x) / std::max(1.0f, s.content.width), 0.1f, 0.9f);
+            if (s.dragSplitter & 2)
+                s.splitY = std::clamp((m.y - s.content.y) / std::max(1.0f, s.content.height), 0.1f, 0.9f);
+            layoutPanes(s);
+        }
+        return;
+    }
+
+    for (int b = 0; b < 3; ++b)
+        if (ImGui::IsMouseClicked(b) && hovered >= 0 && s.dragPane < 0) {
+            s.dragPane = hovered;
+            s.dragButton = b;
+        }
+    if (s.dragPane >= 0 && !io.MouseDown[s.dragButton]) s.dragPane = s.dragButton = -1;
+    if (hovered >= 0 && ImGui::IsMouseDoubleClicked(0)) {
+        toggleMaximised(s, hovered);
+        s.dragPane = -1;
+        return;
+    }
+    if (hovered >= 0 && !io.WantCaptureKeyboard) {
+        if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape)) && s.maximised >= 0) toggleMaximised(s, s.maximised);
+        if (ImGui::IsKeyPressed('M')) toggleMaximised(s, hovered);
+        if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_UpArrow))) scrollSlice(s, hovered, 1);
+        if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow))) scrollSlice(s, hovered, -1);
+    }
+
     const ImVec2 d = io.MouseDelta;
-    if (s.dragging[0] && (d.x != 0 || d.y != 0)) {
-        s.camera.orbit(d.x * 0.008, d.y * 0.008); // left drag: the model follows the mouse
-        s.cameraMoved = true;
+    const bool moved = d.x != 0 || d.y != 0;
+    if (s.dragPane == kPane3d && moved) {
+        const auto& r = s.panes[kPane3d];
+        if (s.dragButton == 0) s.camera.orbit(d.x * 0.008, d.y * 0.008); // the model follows the mouse
+        else s.camera.pan(d.x / std::max(1.0f, r.height), d.y / std::max(1.0f, r.height));
+        s.cameraMoved = s.interacting = true;
+    } else if (s.dragPane >= kPaneAxial && moved) {
+        auto& v = s.slices[std::size_t(s.dragPane - kPaneAxial)];
+        const auto& r = s.panes[std::size_t(s.dragPane)];
+        if (s.dragButton == 1) {
+            auto& wl = s.sliceDisplay.window;
+            wl.widthHu = std::clamp(wl.widthHu + d.x * 4.0, 1.0, 8000.0);
+            wl.centerHu = std::clamp(wl.centerHu - d.y * 2.0, -2000.0, 4000.0);
+        } else {
+            v.pan(d.x / std::max(1.0f, r.height), d.y / std::max(1.0f, r.height));
+        }
     }
-    if ((s.dragging[1] || s.dragging[2]) && (d.x != 0 || d.y != 0)) {
-        s.camera.pan(d.x / r.height, d.y / r.height); // right/middle drag: pan
-        s.cameraMoved = true;
-    }
-    if (inside && !io.WantCaptureMouse && io.MouseWheel != 0) {
-        s.camera.zoom(std::pow(1.12, double(io.MouseWheel)));
-        s.cameraMoved = true;
+    // Slice scrolling and window/level also redraw the 3D view (its slice frames move): draw
+    // it with the level-of-detail meshes too while that goes on.
+    if (s.dragPane >= kPaneAxial && moved) s.interacting = true;
+    if (hovered >= 0 && io.MouseWheel != 0) {
+        s.interacting = true;
+        if (hovered == kPane3d) {
+            s.camera.zoom(std::pow(1.12, double(io.MouseWheel)));
+            s.cameraMoved = s.interacting = true;
+        } else if (io.KeyCtrl) {
+            s.slices[std::size_t(hovered - kPaneAxial)].zoom(std::pow(1.12, double(io.MouseWheel)));
+        } else {
+            scrollSlice(s, hovered, io.MouseWheel > 0 ? 1 : -1);
+        }
     }
 }
 
@@ -178,33 +353,80 @@ void drawSidePanel(ViewState& s, const render::Context& ctx, float height) {
             }
         }
     }
-    if (ImGui::CollapsingHeader("Surfaces", ImGuiTreeNodeFlags_DefaultOpen)) {
-        if (s.loaded) {
-            ImGui::Checkbox("Bone", &s.showBone);
-            ImGui::SameLine();
-            ImGui::ColorEdit3("##bonecolor", &s.boneColor.r, ImGuiColorEditFlags_NoInputs);
-            ImGui::SameLine();
-            ImGui::TextDisabled("%zu triangles at %g HU", s.loaded->boneSurface.triangleCount(),
-                                s.loaded->isoHu);
-        } else {
+    if (ImGui::CollapsingHeader("Structures", ImGuiTreeNodeFlags_DefaultOpen)) {
+        if (s.structures.empty()) {
             ImGui::TextDisabled("-");
+        } else {
+            ImGui::TextDisabled("%s", s.loaded ? s.loaded->structureSource.c_str() : "");
+            if (ImGui::BeginTable("structures", 4,
+                                  ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_RowBg |
+                                      ImGuiTableFlags_ScrollY,
+                                  ImVec2(0, std::min(320.0f, 24.0f + 24.0f * float(s.structures.size()))))) {
+                ImGui::TableSetupScrollFreeze(0, 1);
+                ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed, 44);
+                ImGui::TableSetupColumn("Structure", ImGuiTableColumnFlags_WidthStretch);
+                ImGui::TableSetupColumn("Role", ImGuiTableColumnFlags_WidthFixed, 72);
+                ImGui::TableSetupColumn("Opacity", ImGuiTableColumnFlags_WidthFixed, 70);
+                ImGui::TableHeadersRow();
+                for (std::size_t i = 0; i < s.structures.size(); ++i) {
+                    auto& st = s.structures[i];
+                    ImGui::PushID(static_cast<int>(i));
+                    ImGui::TableNextRow();
+                    ImGui::TableNextColumn();
+                    if (ImGui::Checkbox("##vis", &st.visible)) s.paletteDirty = true;
+                    ImGui::SameLine(0, 2);
+                    if (ImGui::ColorEdit3("##col", &st.color.r, ImGuiColorEditFlags_NoInputs))
+                        s.paletteDirty = true;
+                    ImGui::TableNextColumn();
+                    ImGui::TextUnformatted(st.info.name.c_str());
+                    if (ImGui::IsItemHovered())
+                        ImGui::SetTooltip("%s, label %d, %zu triangles",
+                                          std::string(toString(st.info.kind)).c_str(), int(st.info.label),
+                                          st.triangles);
+                    ImGui::TableNextColumn();
+                    const auto role = st.info.role;
+                    const ImVec4 roleColor = role == model::StructureRole::MustAvoid ? ImVec4(1, 0.45f, 0.4f, 1)
+                                             : role == model::StructureRole::Caution ? ImVec4(1, 0.8f, 0.35f, 1)
+                                             : role == model::StructureRole::Target  ? ImVec4(0.4f, 0.9f, 0.5f, 1)
+                                                                                     : ImVec4(0.6f, 0.6f, 0.6f, 1);
+                    ImGui::TextColored(roleColor, "%s", std::string(toString(role)).c_str());
+                    ImGui::TableNextColumn();
+                    ImGui::SetNextItemWidth(-1);
+                    ImGui::SliderFloat("##op", &st.opacity, 0.0f, 1.0f, "%.2f");
+                    ImGui::PopID();
+                }
+                ImGui::EndTable();
+            }
+            if (ImGui::SmallButton("Show all")) {
+                for (auto& st : s.structures) st.visible = true;
+                s.paletteDirty = true;
+            }
+            ImGui::SameLine();
+            if (ImGui::SmallButton("Bone only")) {
+                for (auto& st : s.structures) st.visible = st.info.kind == model::StructureKind::Bone;
+                s.paletteDirty = true;
+            }
         }
     }
     if (ImGui::CollapsingHeader("Display")) {
         ImGui::TextDisabled("Device");
         ImGui::TextWrapped("%s", ctx.deviceName().c_str());
-        ImGui::Text("Frame: %.1f ms", s.frameMs);
+        ImGui::Text("Frame: %.1f ms, %zu triangles", s.frameMs, s.trianglesDrawn);
         if (ctx.validationEnabled())
             ImGui::Text("Validation messages: %zu", ctx.validationMessageCount());
-        ImGui::TextDisabled("Left drag: orbit   Wheel: zoom\nRight/middle drag: pan");
+        ImGui::SliderFloat("Label overlay", &s.sliceDisplay.labelOpacity, 0.0f, 1.0f, "%.2f");
+        ImGui::Checkbox("Slice frames in 3D", &s.planesIn3d);
+        ImGui::Checkbox("Slice images in 3D", &s.sliceImagesIn3d);
+        ImGui::TextDisabled("3D: left drag orbit, right/middle drag pan,\nwheel zoom. Slices: wheel scroll,\n"
+                            "Ctrl+wheel zoom, left drag pan, right drag\nwindow/level. Double-click or M:\n"
+                            "maximise a pane; drag the gaps to resize.");
     }
     ImGui::End();
 }
 
-void drawToolbar(ViewState& s) {
-    ImGui::SetNextWindowPos(ImVec2(s.viewRect.x, s.viewRect.y));
-    ImGui::SetNextWindowSize(ImVec2(s.viewRect.width, kToolbarHeight));
-    ImGui::SetNextWindowBgAlpha(0.35f);
+void drawToolbar(ViewState& s, float x, float width, float height) {
+    ImGui::SetNextWindowPos(ImVec2(x, 0));
+    ImGui::SetNextWindowSize(ImVec2(width, height));
     ImGui::Begin("##toolbar", nullptr,
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
                      ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoScrollWithMouse);
@@ -212,8 +434,8 @@ void drawToolbar(ViewState& s) {
         const char* label;
         render::ViewPreset preset;
     };
-    const Button buttons[] = {{"Anterior", render::ViewPreset::Anterior},
-                              {"Posterior", render::ViewPreset::Posterior},
+    const Button buttons[] = {{"AP", render::ViewPreset::Anterior},
+                              {"PA", render::ViewPreset::Posterior},
                               {"Left", render::ViewPreset::Left},
                               {"Right", render::ViewPreset::Right},
                               {"Oblique", render::ViewPreset::Oblique}};
@@ -223,33 +445,91 @@ void drawToolbar(ViewState& s) {
     if (ImGui::Button("PACS...")) s.pacs.open();
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Query and retrieve from a PACS");
     ImGui::SameLine();
-    ImGui::TextDisabled("|");
+    ImGui::TextDisabled("| 3D");
     ImGui::SameLine();
     for (const auto& b : buttons) {
-        const bool active = s.preset == b.preset;
+        const bool active = s.preset == b.preset && !s.cameraMoved;
         if (active) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
         if (ImGui::Button(b.label)) fitCamera(s, b.preset);
         if (active) ImGui::PopStyleColor();
         ImGui::SameLine();
     }
+    ImGui::TextDisabled("| Window");
+    ImGui::SameLine();
+    struct Preset {
+        const char* label;
+        render::WindowLevel window;
+    };
+    for (const Preset& p : {Preset{"Bone", render::kBoneWindow}, Preset{"Soft tissue", render::kSoftTissueWindow},
+                            Preset{"Lung", render::kLungWindow}}) {
+        const auto& w = s.sliceDisplay.window;
+        const bool active = w.centerHu == p.window.centerHu && w.widthHu == p.window.widthHu;
+        if (active) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
+        if (ImGui::Button(p.label)) s.sliceDisplay.window = p.window;
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("W %.0f / L %.0f HU", p.window.widthHu, p.window.centerHu);
+        if (active) ImGui::PopStyleColor();
+        ImGui::SameLine();
+    }
+    ImGui::TextDisabled("| Layout");
+    ImGui::SameLine();
+    if (ImGui::Button(s.maximised >= 0 ? "Four panes" : "Maximise 3D"))
+        toggleMaximised(s, s.maximised >= 0 ? s.maximised : int(kPane3d));
     ImGui::End();
 }
 
 void drawOverlays(ViewState& s) {
-    const auto& r = s.viewRect;
-    ImDrawList* dl = ImGui::GetBackgroundDrawList(); // over the 3D view, under the ImGui windows
-    const auto labels = render::edgeLabels(s.camera);
+    ImDrawList* dl = ImGui::GetBackgroundDrawList(); // over the views, under the ImGui windows
     auto text = [&](const std::string& t, float x, float y) {
         const ImVec2 size = ImGui::CalcTextSize(t.c_str());
         const ImVec2 p(x - size.x * 0.5f, y - size.y * 0.5f);
         dl->AddText(ImVec2(p.x + 1, p.y + 1), IM_COL32(0, 0, 0, 200), t.c_str());
         dl->AddText(p, IM_COL32(235, 235, 235, 255), t.c_str());
     };
-    text(labels.left, r.x + 14, r.y + r.height * 0.5f);
-    text(labels.right, r.x + r.width - 14, r.y + r.height * 0.5f);
-    text(labels.top, r.x + r.width * 0.5f, r.y + kToolbarHeight + 12);
-    text(labels.bottom, r.x + r.width * 0.5f, r.y + r.height - 12);
-
+    auto letters = [&](const render::EdgeLabels& labels, const render::ViewportRect& r) {
+        text(labels.left, r.x + 14, r.y + r.height * 0.5f);
+        text(labels.right, r.x + r.width - 14, r.y + r.height * 0.5f);
+        text(labels.top, r.x + r.width * 0.5f, r.y + 14);
+        text(labels.bottom, r.x + r.width * 0.5f, r.y + r.height - 14);
+    };
+    auto toIm = [](const glm::vec4& c) {
+        return IM_COL32(int(c.r * 255), int(c.g * 255), int(c.b * 255), int(c.a * 255));
+    };
+    if (s.paneVisible(kPane3d) && s.panes[kPane3d].width > 0)
+        letters(render::edgeLabels(s.camera), s.panes[kPane3d]);
+    for (int i = 0; i < 3 && s.loaded; ++i) {
+        const int pane = kPaneAxial + i;
+        const auto& r = s.panes[std::size_t(pane)];
+        if (!s.paneVisible(pane) || r.width < 1) continue;
+        const auto& v = s.slices[std::size_t(i)];
+        dl->PushClipRect(ImVec2(r.x, r.y), ImVec2(r.x + r.width, r.y + r.height), true);
+        // Where the other two slices cut this one.
+        for (int j = 0; j < 3; ++j) {
+            if (j == i) continue;
+            const auto& o = s.slices[std::size_t(j)];
+            if (std::abs(glm::dot(v.normal(), o.normal())) > 0.01) continue;
+            const glm::dvec3 q = v.centerLps - o.normal() * glm::dot(v.centerLps - o.centerLps, o.normal());
+            const glm::dvec3 dir = glm::cross(v.normal(), o.normal());
+            const glm::dvec2 a = v.viewportFromWorld(q - dir * 2000.0, r.width, r.height);
+            const glm::dvec2 b = v.viewportFromWorld(q + dir * 2000.0, r.width, r.height);
+            glm::vec4 c = kSliceColors[j];
+            c.a = 0.6f;
+            dl->AddLine(ImVec2(r.x + float(a.x), r.y + float(a.y)), ImVec2(r.x + float(b.x), r.y + float(b.y)),
+                        toIm(c), 1.0f);
+        }
+        letters(render::edgeLabels(v), r);
+        const glm::dvec3 c = v.centerLps;
+        const double pos = i == 0 ? c.z : i == 1 ? c.y : c.x;
+        const char axis = i == 0 ? 'S' : i == 1 ? 'P' : 'L';
+        const std::string info = fmt::format("{}  {} {:.1f} mm", render::toString(v.orientation), axis, pos);
+        dl->AddText(ImVec2(r.x + 8, r.y + 6), toIm(kSliceColors[i]), info.c_str());
+        const std::string wl =
+            fmt::format("W {:.0f}  L {:.0f}", s.sliceDisplay.window.widthHu, s.sliceDisplay.window.centerHu);
+        dl->AddText(ImVec2(r.x + 8, r.y + r.height - ImGui::GetFontSize() - 6), IM_COL32(200, 200, 200, 255),
+                    wl.c_str());
+        dl->PopClipRect();
+        dl->AddRect(ImVec2(r.x, r.y), ImVec2(r.x + r.width, r.y + r.height), toIm(kSliceColors[i]));
+    }
+    const auto& r = s.content;
     if (s.loader) {
         const auto st = s.loader->status();
         const float w = std::min(420.0f, r.width - 40);
@@ -420,6 +700,12 @@ std::optional<std::string> runAppAction(ViewState& s, const std::string& action,
     return std::string();
 }
 
+int paneIndex(const std::string& name) {
+    for (int p = 0; p < kPaneCount; ++p)
+        if (name == kPaneNames[p]) return p;
+    return -1;
+}
+
 /// Runs one scripted action (GuiOptions::actions); false when it is not understood.
 bool runAction(ViewState& s, GlfwWindow& window, const std::string& action) {
     char verb[32] = {};
@@ -441,6 +727,29 @@ bool runAction(ViewState& s, GlfwWindow& window, const std::string& action) {
     } else if (v == "zoom" && n == 2 && a > 0) {
         s.camera.zoom(a);
         s.cameraMoved = true;
+    } else if ((v == "hide" || v == "show") && std::sscanf(action.c_str(), "%*s %31s", word) == 1) {
+        const std::string name = action.substr(v.size() + 1);
+        bool found = false;
+        for (auto& st : s.structures)
+            if (st.info.name == name) st.visible = v == "show", found = true;
+        if (!found) return false;
+        s.paletteDirty = true;
+    } else if (v == "scroll" && std::sscanf(action.c_str(), "%*s %31s %lf", word, &a) == 2) {
+        const int pane = paneIndex(word);
+        if (pane < kPaneAxial || !s.loaded) return false;
+        scrollSlice(s, pane, a);
+    } else if (v == "window" && std::sscanf(action.c_str(), "%*s %31s", word) == 1) {
+        auto wl = render::windowLevelPreset(word);
+        if (!wl) return false;
+        s.sliceDisplay.window = *wl;
+    } else if (v == "maximise" && std::sscanf(action.c_str(), "%*s %31s", word) == 1) {
+        const int pane = paneIndex(word);
+        if (pane < 0) return false;
+        s.maximised = pane;
+        layoutPanes(s);
+    } else if (v == "four-panes") {
+        s.maximised = -1;
+        layoutPanes(s);
     } else if (v == "resize" && n == 3 && a >= 64 && b >= 64) {
         glfwSetWindowSize(window.handle(), int(a), int(b));
     } else if (v == "iconify") {
@@ -472,27 +781,70 @@ void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
         return;
     }
     s.loaded = std::move(**result);
-    s.boneGpu.reset(); // the old case's mesh goes through the context's deferred deletion
+    // The old case's GPU objects go through the context's deferred deletion.
+    s.structures.clear();
+    s.volumeGpu.reset();
     s.importAcknowledged = s.loaded->report.warnings.empty();
     s.importModalPending = !s.importAcknowledged;
-    auto gpu = render::GpuMesh::upload(ctx, s.loaded->boneSurface);
-    if (!gpu) {
-        s.loadError = gpu.error();
-        s.status = "Could not show the surface: " + describe(gpu.error());
+    auto fail = [&](const Error& e, const char* what) {
+        s.loadError = e;
+        s.status = std::string(what) + describe(e);
         s.errors.push_back(s.status);
-        return;
+    };
+    for (const auto& m : s.loaded->structures) {
+        StructureView v;
+        v.info = m.info;
+        v.color = m.info.defaultColor;
+        // Skin, fat and muscle would hide everything else: shown faint and off at first.
+        const bool bulky = m.info.kind == model::StructureKind::Skin || m.info.kind == model::StructureKind::Fat ||
+                           m.info.kind == model::StructureKind::Muscle || m.info.kind == model::StructureKind::Custom;
+        v.visible = !bulky || s.loaded->structures.size() == 1;
+        v.opacity = m.info.kind == model::StructureKind::Canal ? 0.6f : bulky ? 0.3f : 1.0f;
+        v.triangles = m.full.triangleCount();
+        auto full = render::GpuMesh::upload(ctx, m.full);
+        if (!full) return fail(full.error(), "Could not show the surface: ");
+        v.full = *full;
+        if (!m.lod.empty()) {
+            auto lod = render::GpuMesh::upload(ctx, m.lod);
+            if (!lod) return fail(lod.error(), "Could not show the surface: ");
+            v.lod = *lod;
+        }
+        s.structures.push_back(std::move(v));
     }
-    s.boneGpu = *gpu;
+    auto volume = render::GpuVolume::upload(ctx, *s.loaded->volume, s.loaded->labels.get());
+    if (!volume) return fail(volume.error(), "Could not show the slices: ");
+    s.volumeGpu = *volume;
+    s.paletteDirty = true;
+    s.sliceDisplay.window = s.loaded->labels ? render::kSoftTissueWindow : render::kBoneWindow;
     fitCamera(s, s.preset);
+    fitSlices(s);
     window.setTitle("Precis \xe2\x80\x94 " + displayName(s.loaded->identity.patientName));
     const std::size_t nw = s.loaded->report.warnings.size();
-    s.status = fmt::format("Loaded in {:.1f} s: {} triangles{}", s.loaded->loadSeconds,
-                           s.loaded->boneSurface.triangleCount(),
+    s.status = fmt::format("Loaded in {:.1f} s: {} structure{}, {} triangles{}", s.loaded->loadSeconds,
+                           s.structures.size(), s.structures.size() == 1 ? "" : "s",
+                           s.loaded->triangleCount(),
                            nw ? fmt::format(", {} import warning{}", nw, nw == 1 ? "" : "s") : "");
-    if (s.loaded->boneSurface.empty())
+    if (s.loaded->triangleCount() == 0)
         s.status = fmt::format("No bone surface at {} HU in this series", s.loaded->isoHu);
     log::info("gui: loaded {} ({} x {} x {})", s.loaded->path.string(), s.loaded->geometry.dims[0],
               s.loaded->geometry.dims[1], s.loaded->geometry.dims[2]);
+}
+
+/// The label overlay follows the structures panel: hidden structures leave the slices too.
+void updatePalette(ViewState& s) {
+    if (!s.paletteDirty || !s.volumeGpu) return;
+    s.paletteDirty = false;
+    render::LabelPalette p{};
+    for (const auto& st : s.structures) {
+        if (st.info.label == 0 || !st.visible) continue;
+        const bool bulky = st.info.kind == model::StructureKind::Skin || st.info.kind == model::StructureKind::Fat ||
+                           st.info.kind == model::StructureKind::Muscle;
+        p[st.info.label] = glm::vec4(st.color, bulky ? 0.3f : 1.0f);
+    }
+    if (auto r = s.volumeGpu->setPalette(p); !r) {
+        s.status = "Could not update the label colours: " + describe(r.error());
+        s.errors.push_back(s.status);
+    }
 }
 
 /// Takes finished browser and PACS work: errors are recorded, a retrieved folder is loaded.
@@ -535,7 +887,17 @@ void fillReport(const ViewState& s, GuiRunReport& r) {
                         s.loaded->geometry.dims[2]};
         r.loadedSeriesUid = s.loaded->identity.seriesInstanceUid;
         r.loadedPath = s.loaded->path;
-        r.loadedTriangles = s.loaded->boneSurface.triangleCount();
+        r.loadedTriangles = s.loaded->triangleCount();
+        for (const auto& st : s.structures) {
+            r.structures.push_back(st.info.name);
+            if (st.visible) r.visibleStructures.push_back(st.info.name);
+        }
+        for (int i = 0; i < 3; ++i) r.slicePositionsLps[std::size_t(i)] = s.slices[std::size_t(i)].centerLps;
+        for (int p = 0; p < kPaneCount; ++p) {
+            const auto& q = s.panes[std::size_t(p)];
+            r.panes[std::size_t(p)] = {q.x, q.y, q.width, q.height};
+        }
+        r.window = {s.sliceDisplay.window.centerHu, s.sliceDisplay.window.widthHu};
         r.importWarnings = s.loaded->report.warnings.size();
     }
     r.importAcknowledged = s.importAcknowledged;
@@ -568,6 +930,8 @@ int runGui(const GuiOptions& options) {
         render::SwapchainTarget& swapchain = **swapchainResult;
         auto sceneResult = render::SceneRenderer::create(ctx, swapchain.renderPass(), swapchain.samples());
         if (!sceneResult) return reportFailure(sceneResult.error());
+        auto slicesResult = render::SliceRenderer::create(ctx, swapchain.renderPass(), 0, swapchain.samples(), false);
+        if (!slicesResult) return reportFailure(slicesResult.error());
         auto imguiResult = ImGuiLayer::create(ctx, window.handle(), swapchain);
         if (!imguiResult) return reportFailure(imguiResult.error());
         ImGuiLayer& imgui = **imguiResult;
@@ -628,11 +992,17 @@ int runGui(const GuiOptions& options) {
             const ImGuiIO& io = ImGui::GetIO();
             const float w = io.DisplaySize.x, h = io.DisplaySize.y;
             const float statusHeight = ImGui::GetFrameHeight() + 8;
-            s.viewRect = {kSidePanelWidth, 0, std::max(1.0f, w - kSidePanelWidth),
-                          std::max(1.0f, h - statusHeight)};
-            handleMouse(s);
+            const render::ViewportRect content{kSidePanelWidth, kToolbarHeight,
+                                               std::max(1.0f, w - kSidePanelWidth),
+                                               std::max(1.0f, h - statusHeight - kToolbarHeight)};
+            if (content.width != s.content.width || content.height != s.content.height) {
+                s.content = content;
+                layoutPanes(s);
+            }
+            handleInput(s);
+            updatePalette(s);
             drawSidePanel(s, ctx, h - statusHeight);
-            drawToolbar(s);
+            drawToolbar(s, kSidePanelWidth, std::max(1.0f, w - kSidePanelWidth), kToolbarHeight);
             drawOverlays(s);
             drawStatusBar(s, w, h, statusHeight);
             if (auto series = s.browser.draw(w, h))
@@ -650,12 +1020,52 @@ int runGui(const GuiOptions& options) {
             const render::SwapchainFrame& f = **frame;
             // ImGui works in window coordinates; the framebuffer may be larger (HiDPI).
             const float sx = io.DisplayFramebufferScale.x, sy = io.DisplayFramebufferScale.y;
-            const render::ViewportRect px{s.viewRect.x * sx, s.viewRect.y * sy, s.viewRect.width * sx,
-                                          s.viewRect.height * sy};
-            std::vector<render::Drawable> drawables;
-            if (s.boneGpu) drawables.push_back({s.boneGpu, s.boneColor, s.showBone});
+            auto toPixels = [&](const render::ViewportRect& r) {
+                return render::ViewportRect{std::floor(r.x * sx), std::floor(r.y * sy),
+                                            std::floor(r.width * sx), std::floor(r.height * sy)};
+            };
+            const render::ViewportRect px3d = toPixels(s.panes[kPane3d]);
+            const bool show3d = s.paneVisible(kPane3d) && px3d.width >= 1 && px3d.height >= 1;
+            if (show3d) {
+                // While the camera moves the decimated meshes keep the frame interactive; the
+                // next frame (no input) draws full detail.
+                std::vector<render::Drawable> drawables;
+                for (const auto& st : s.structures) {
+                    const auto& mesh = s.interacting && st.lod ? st.lod : st.full;
+                    drawables.push_back({mesh, glm::vec4(st.color, st.opacity), st.visible});
+                }
+                std::vector<render::SlicePlaneItem> planes;
+                if (s.volumeGpu && (s.planesIn3d || s.sliceImagesIn3d))
+                    for (int i = 0; i < 3; ++i) {
+                        render::SlicePlaneItem p;
+                        p.volume = s.volumeGpu;
+                        p.view = s.slices[std::size_t(i)];
+                        p.display = s.sliceDisplay;
+                        p.showImage = s.sliceImagesIn3d;
+                        p.frameColor = s.planesIn3d ? kSliceColors[i] : glm::vec4(0.0f);
+                        planes.push_back(p);
+                    }
+                render::Scene scene;
+                scene.drawables = drawables;
+                scene.planes = planes;
+                if (auto prepared = (*sceneResult)->prepare(
+                        f.cmd, scene, s.camera,
+                        {std::uint32_t(px3d.width), std::uint32_t(px3d.height)});
+                    !prepared) {
+                    exitCode = reportFailure(prepared.error());
+                    break;
+                }
+                s.trianglesDrawn = (*sceneResult)->lastTriangleCount();
+            }
             swapchain.beginRenderPass(f, glm::vec4(0.06f, 0.07f, 0.08f, 1.0f));
-            (*sceneResult)->record(f.cmd, drawables, s.camera, px);
+            if (show3d) (*sceneResult)->record(f.cmd, px3d);
+            if (s.volumeGpu)
+                for (int i = 0; i < 3; ++i) {
+                    const int pane = kPaneAxial + i;
+                    const render::ViewportRect r = toPixels(s.panes[std::size_t(pane)]);
+                    if (!s.paneVisible(pane) || r.width < 1 || r.height < 1) continue;
+                    (*slicesResult)->record2d(f.cmd, *s.volumeGpu, s.slices[std::size_t(i)], s.sliceDisplay, r);
+                }
             imgui.record(f.cmd);
             vkCmdEndRenderPass(f.cmd);
 

@@ -2,6 +2,7 @@
 // The planner window: GLFW + Dear ImGui over the Vulkan renderer (engine/render). Only app/ sees
 // GLFW and ImGui (DESIGN.md).
 #include <array>
+#include <glm/glm.hpp>
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -25,7 +26,14 @@ struct GuiRunReport {
     std::array<int, 3> loadedDims{0, 0, 0};
     std::string loadedSeriesUid;
     std::filesystem::path loadedPath;
-    std::size_t loadedTriangles = 0;
+    std::size_t loadedTriangles = 0; // full detail, all structures
+    std::vector<std::string> structures;        // names, in the structures panel's order
+    std::vector<std::string> visibleStructures; // those shown
+    std::array<glm::dvec3, 3> slicePositionsLps{}; // centres of the axial, coronal, sagittal views
+    /// Pane rectangles in window pixels (x, y, width, height): 3D, axial, coronal, sagittal;
+    /// zero size when another pane is maximised.
+    std::array<std::array<float, 4>, 4> panes{};
+    std::array<double, 2> window{0, 0}; // slice window centre and width, HU
     std::size_t importWarnings = 0;
     bool importAcknowledged = false;
     std::vector<std::string> errors; // load, scan and PACS errors, in the order they happened
@@ -51,8 +59,9 @@ struct GuiOptions {
     /// image series), "pacs-echo:HOST:PORT:AET", "pacs-query:HOST:PORT:AET" (PACS window, query
     /// everything), "pacs-retrieve-first" (C-GET of the first series found, then load it),
     /// "acknowledge-import" (closes the import report), "close-windows", "screenshot:FILE"
-    /// (this frame as PNG). An unknown or impossible action fails the run (exit code 1), and so
-    /// does a load, scan or PACS error in a run with frames > 0.
+    /// (this frame as PNG); "hide NAME", "show NAME" (a structure), "scroll PANE N" (N slices,
+    /// PANE axial|coronal|sagittal), "window bone|soft-tissue|lung", "maximise PANE" (also 3d),
+    /// "four-panes". An unknown or impossible action fails the run (exit code 1), and so does a load, scan or PACS error in a run with frames > 0.
     std::vector<std::string> actions;
     /// Filled at the end of the run when set (tests).
     GuiRunReport* report = nullptr;

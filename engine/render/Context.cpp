@@ -251,7 +251,15 @@ Result<std::unique_ptr<Context>> Context::create(const ContextOptions& options) 
     if (options.presentation) deviceExtensions.push_back(VK_KHR_SWAPCHAIN_EXTENSION_NAME);
     if (deviceHasExtension(ctx->physical_, "VK_KHR_portability_subset"))
         deviceExtensions.push_back("VK_KHR_portability_subset");
+    // Independent blending lets the translucent pass (weighted blended OIT) blend its two
+    // targets differently; nearly every desktop device (lavapipe included) has it.
+    VkPhysicalDeviceFeatures supported{};
+    vkGetPhysicalDeviceFeatures(ctx->physical_, &supported);
+    VkPhysicalDeviceFeatures enabled{};
+    enabled.independentBlend = supported.independentBlend;
+    ctx->independentBlend_ = supported.independentBlend == VK_TRUE;
     VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+    dci.pEnabledFeatures = &enabled;
     dci.queueCreateInfoCount = 1;
     dci.pQueueCreateInfos = &qci;
     dci.enabledExtensionCount = static_cast<std::uint32_t>(deviceExtensions.size());

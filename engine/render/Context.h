@@ -62,6 +62,8 @@ public:
     /// 4 when colour and depth attachments support it, else 1 (MSAA with resolve).
     [[nodiscard]] VkSampleCountFlagBits msaaSamples() const { return msaaSamples_; }
     [[nodiscard]] VkFormat depthFormat() const { return depthFormat_; }
+    /// The independentBlend feature (enabled when the device has it; needed for transparency).
+    [[nodiscard]] bool independentBlend() const { return independentBlend_; }
     [[nodiscard]] std::optional<std::uint32_t> findMemoryType(std::uint32_t typeBits,
                                                               VkMemoryPropertyFlags flags) const;
 
@@ -98,6 +100,7 @@ private:
     VkFormat depthFormat_ = VK_FORMAT_D32_SFLOAT;
     bool validation_ = false;
     bool presentation_ = false;
+    bool independentBlend_ = false;
     std::unique_ptr<ValidationLog> log_;
 
     struct PendingDestroy {

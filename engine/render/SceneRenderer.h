@@ -1,13 +1,25 @@
 #pragma once
-// Draws surface meshes (and the background gradient) into a render pass of any target: the
-// offscreen target (tests, CLI, screenshots) or the app's swapchain. Pipelines depend on the
-// target's render pass; drawables (GpuMesh) are shared by all targets of a Context.
+// Draws the 3D scene: surface meshes (opaque, and translucent with weighted blended
+// order-independent transparency), slice planes of a volume, and the background gradient.
+//
+// The scene is rendered in the renderer's own pass into its own image (colour + depth, 4x MSAA
+// where supported, + the OIT accumulation and revealage targets), in three subpasses: opaque,
+// translucent accumulation, composite. The result is then copied 1:1 into a viewport of any
+// target using the main render-pass layout (offscreen target, the app's swapchain), so targets,
+// ImGui and slice views never see the OIT attachments.
+//
+// Per frame: prepare() outside any render pass, then record() inside the target's pass. One
+// renderer holds one scene image: use one renderer per 3D view.
 #include "core/Error.h"
 #include "model/Mesh.h"
 #include "render/Camera.h"
 #include "render/Context.h"
 #include "render/GpuMesh.h"
+#include "render/GpuVolume.h"
 #include "render/Image.h"
+#include "render/SliceView.h"
+#include "render/ViewTypes.h"
+#include "render/detail/Resources.h"
 
 #include <glm/glm.hpp>
 
@@ -16,7 +28,9 @@
 
 namespace precis::render {
 
-/// A mesh to draw and its display colour (sRGB-encoded RGBA; alpha < 1 blends, unsorted).
+class SliceRenderer;
+
+/// A mesh to draw and its display colour (sRGB-encoded RGBA; alpha < 1: translucent, OIT).
 struct MeshItem {
     const model::Mesh* mesh = nullptr;
     glm::vec4 colorRgba{0.89f, 0.85f, 0.78f, 1.0f};
@@ -29,39 +43,81 @@ struct Drawable {
     bool visible = true;
 };
 
+/// A slice plane in the 3D view: the slice image (outside the volume: nothing) and/or a frame.
+struct SlicePlaneItem {
+    std::shared_ptr<const GpuVolume> volume;
+    SliceView view;
+    SliceDisplay display;
+    bool showImage = true;
+    glm::vec4 frameColor{0.0f}; // sRGB-encoded; alpha 0: no frame
+};
+
 /// Vertical gradient behind the scene (sRGB-encoded), dark blue-grey by default.
 struct Background {
     glm::vec4 top{0.27f, 0.31f, 0.37f, 1.0f};
     glm::vec4 bottom{0.07f, 0.08f, 0.10f, 1.0f};
 };
 
-/// Pixels of the target, origin top-left.
-struct ViewportRect {
-    float x = 0, y = 0, width = 0, height = 0;
+struct Scene {
+    std::span<const Drawable> drawables;
+    std::span<const SlicePlaneItem> planes;
+    Background background;
 };
 
 class SceneRenderer {
 public:
-    /// Builds the pipelines for `renderPass` (subpass 0) rendered with `samples`.
-    static Result<std::unique_ptr<SceneRenderer>> create(Context& ctx, VkRenderPass renderPass,
-                                                         VkSampleCountFlagBits samples);
+    /// Builds the scene pass and its pipelines, and the copy pipeline for subpass 0 of
+    /// `targetPass` (the main layout) rendered with `targetSamples`.
+    static Result<std::unique_ptr<SceneRenderer>> create(Context& ctx, VkRenderPass targetPass,
+                                                         VkSampleCountFlagBits targetSamples);
     ~SceneRenderer();
     SceneRenderer(const SceneRenderer&) = delete;
     SceneRenderer& operator=(const SceneRenderer&) = delete;
 
-    /// Records background + visible drawables (opaque first, then translucent) into the render
-    /// pass that `cmd` is inside. Sets viewport and scissor to `viewport`.
-    void record(VkCommandBuffer cmd, std::span<const Drawable> drawables, const Camera& camera,
-                const ViewportRect& viewport, const Background& background = {}) const;
+    /// Records the scene pass (outside any render pass) into the renderer's image of `size`
+    /// pixels, which is (re)created when the size changes. DeviceError when that fails.
+    Result<void> prepare(VkCommandBuffer cmd, const Scene& scene, const Camera& camera,
+                         VkExtent2D size);
+    /// Inside the target's render pass: copies the prepared image 1:1 into `viewport` (whose
+    /// size should be the prepared size). Nothing before the first prepare().
+    void record(VkCommandBuffer cmd, const ViewportRect& viewport) const;
+
+    /// Triangles of the visible meshes drawn by the last prepare().
+    [[nodiscard]] std::size_t lastTriangleCount() const { return lastTriangles_; }
 
 private:
-    explicit SceneRenderer(Context& ctx) : ctx_(&ctx) {}
+    explicit SceneRenderer(Context& ctx);
+    Result<void> createImages(VkExtent2D size);
+    void destroyImages();
+
     Context* ctx_;
+    VkSampleCountFlagBits samples_ = VK_SAMPLE_COUNT_1_BIT;
+    VkFormat accumFormat_ = VK_FORMAT_R16G16B16A16_SFLOAT;
+    VkFormat revealFormat_ = VK_FORMAT_R16_SFLOAT;
+    VkRenderPass scenePass_ = VK_NULL_HANDLE;
     VkPipelineLayout meshLayout_ = VK_NULL_HANDLE;
     VkPipelineLayout backgroundLayout_ = VK_NULL_HANDLE;
+    VkDescriptorSetLayout compositeSetLayout_ = VK_NULL_HANDLE;
+    VkPipelineLayout compositeLayout_ = VK_NULL_HANDLE;
+    VkDescriptorSetLayout blitSetLayout_ = VK_NULL_HANDLE;
+    VkPipelineLayout blitLayout_ = VK_NULL_HANDLE;
+    VkPipeline background_ = VK_NULL_HANDLE;
     VkPipeline opaque_ = VK_NULL_HANDLE;
     VkPipeline translucent_ = VK_NULL_HANDLE;
-    VkPipeline background_ = VK_NULL_HANDLE;
+    VkPipeline composite_ = VK_NULL_HANDLE;
+    VkPipeline blit_ = VK_NULL_HANDLE;
+    VkDescriptorPool pool_ = VK_NULL_HANDLE;
+    VkSampler sampler_ = VK_NULL_HANDLE;
+    std::unique_ptr<SliceRenderer> planes_;
+
+    // Size-dependent (recreated on resize; the old ones go through deferred deletion).
+    VkExtent2D extent_{0, 0};
+    detail::Image color_, depth_, accum_, reveal_, resolved_;
+    VkFramebuffer framebuffer_ = VK_NULL_HANDLE;
+    VkDescriptorSet compositeSet_ = VK_NULL_HANDLE;
+    VkDescriptorSet blitSet_ = VK_NULL_HANDLE;
+    bool prepared_ = false;
+    std::size_t lastTriangles_ = 0;
 };
 
 struct OffscreenOptions {
@@ -77,5 +133,8 @@ Result<ImageRgba8> renderMeshesOffscreen(Context& ctx, std::span<const MeshItem>
 Result<ImageRgba8> renderMeshesOffscreen(Context& ctx, std::span<const MeshItem> items,
                                          const Camera& camera, int width, int height,
                                          const OffscreenOptions& options);
+/// A scene of GPU drawables and slice planes, rendered offscreen and read back.
+Result<ImageRgba8> renderSceneOffscreen(Context& ctx, const Scene& scene, const Camera& camera,
+                                        int width, int height, const OffscreenOptions& options = {});
 
 } // namespace precis::render

@@ -1,5 +1,6 @@
 #include "gui/GuiApp.h"
 
+#include "anatomy/LabelMapFile.h"
 #include "dicom/SeriesWriter.h"
 #include "gui/Settings.h"
 #include "phantom/LumbarPhantom.h"
@@ -333,6 +334,112 @@ TEST_F(GuiApp, PacsQueryRetrieveLoadsThePhantom) {
     const auto settings = Settings::load();
     EXPECT_EQ(settings.getInt("pacs.port", 0), orthanc->dicomPort());
     EXPECT_EQ(settings.get("pacs.calledAe"), "ORTHANC");
+}
+
+} // namespace
+} // namespace precis::gui
+
+namespace precis::gui {
+namespace {
+
+/// The small phantom as the CLI writes it: the CT series with labels.nrrd and truth.json beside
+/// it, so the planner shows one surface per structure and the label overlay.
+struct LabelledPhantom {
+    std::filesystem::path dir;
+    double centreZ = 0; // the volume's centre, where the axial view starts
+};
+LabelledPhantom writeLabelledPhantom(const std::filesystem::path& base) {
+    phantom::PhantomOptions opts;
+    opts.columns = 128;
+    opts.rows = 128;
+    opts.slices = 60;
+    opts.pixelMm = 2.3;
+    opts.sliceMm = 2.5;
+    auto ph = phantom::makeLumbarPhantom(opts);
+    EXPECT_TRUE(ph) << describe(ph.error());
+    const auto dir = base / "labelled-phantom";
+    if (!ph) return {dir, 0};
+    dicom::SeriesWriteOptions o;
+    o.patientName = "PHANTOM^LUMBAR";
+    EXPECT_TRUE(dicom::writeCtSeries(ph->ct, o, dir));
+    EXPECT_TRUE(anatomy::writeLabelMap(ph->labels, dir / "labels.nrrd"));
+    std::ofstream(dir / "truth.json") << phantom::truthToJson(ph->truth);
+    return {dir, ph->ct.geometry.worldBounds().center().z};
+}
+
+/// Fraction of the pixels inside `pane` (x, y, w, h) whose colour differs by more than 24.
+double changedFraction(const render::ImageRgba8& a, const render::ImageRgba8& b,
+                       const std::array<float, 4>& pane) {
+    std::size_t changed = 0, total = 0;
+    for (int y = int(pane[1]) + 2; y < int(pane[1] + pane[3]) - 2; ++y)
+        for (int x = int(pane[0]) + 2; x < int(pane[0] + pane[2]) - 2; ++x) {
+            const auto* p = a.at(x, y);
+            const auto* q = b.at(x, y);
+            int d = 0;
+            for (int c = 0; c < 3; ++c) d = std::max(d, std::abs(int(p[c]) - int(q[c])));
+            changed += d > 24;
+            ++total;
+        }
+    return total ? double(changed) / double(total) : 0.0;
+}
+
+TEST_F(GuiApp, FourPanesHideAStructureScrollASliceMaximise) {
+    const auto ph = writeLabelledPhantom(*dataHome_);
+    const auto out = precis::test::outputDir("gui");
+    const auto shot = [&](const char* name) { return (out / name).string(); };
+    GuiOptions o;
+    o.seriesPath = ph.dir;
+    o.width = 1280;
+    o.height = 800;
+    o.validation = true;
+    o.actions = {"screenshot:" + shot("four_panes.png"), "hide L3", "screenshot:" + shot("four_panes_no_l3.png"),
+                 "hide dural_sac", "screenshot:" + shot("four_panes_no_sac.png"), "scroll axial 8", "screenshot:" + shot("four_panes_scrolled.png"), "window bone",
+                 "maximise axial", "screenshot:" + shot("axial_maximised.png")};
+    o.frames = 2;
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0);
+    ASSERT_TRUE(report.caseLoaded);
+    // One surface per structure of truth.json, L3 hidden by the script.
+    EXPECT_GT(report.structures.size(), 20u);
+    EXPECT_NE(std::find(report.structures.begin(), report.structures.end(), "L3"), report.structures.end());
+    EXPECT_EQ(std::find(report.visibleStructures.begin(), report.visibleStructures.end(), "L3"),
+              report.visibleStructures.end());
+    // Eight slices of 2.5 mm towards superior.
+    EXPECT_NEAR(report.slicePositionsLps[0].z, ph.centreZ + 8 * 2.5, 1e-6);
+    EXPECT_EQ(report.window[1], 2000.0);                          // bone window
+    // The maximised axial pane fills the content area; the others are gone.
+    EXPECT_GT(report.panes[1][2], 900.0f);
+    EXPECT_EQ(report.panes[0][2], 0.0f);
+
+    auto four = render::readPng(shot("four_panes.png"));
+    auto noL3 = render::readPng(shot("four_panes_no_l3.png"));
+    auto noSac = render::readPng(shot("four_panes_no_sac.png"));
+    auto scrolled = render::readPng(shot("four_panes_scrolled.png"));
+    auto maxed = render::readPng(shot("axial_maximised.png"));
+    ASSERT_TRUE(four && noL3 && noSac && scrolled && maxed);
+    // Four-pane geometry as laid out at the start (1280 x 800, side panel 340, toolbar 34).
+    const std::array<float, 4> pane3d{340, 34, 468, 363}, axial{812, 34, 468, 363},
+        coronal{340, 401, 468, 363}, sagittal{812, 401, 468, 363};
+    // Hiding L3 changes the 3D view (the vertebra goes); its overlay on the slices is bone-white
+    // over white bone, so the slices barely change. Hiding the dural sac removes its blue
+    // overlay from the sagittal and axial slices.
+    EXPECT_GT(changedFraction(*four, *noL3, pane3d), 0.01);
+    EXPECT_GT(changedFraction(*noL3, *noSac, sagittal), 0.005);
+    EXPECT_GT(changedFraction(*noL3, *noSac, axial), 0.001);
+    EXPECT_LT(changedFraction(*noL3, *noSac, coronal), 0.001); // the sac is behind this plane
+    // Scrolling the axial slice 20 mm changes the axial pane, the coronal one only where the
+    // axial line crosses it.
+    EXPECT_GT(changedFraction(*noSac, *scrolled, axial), 0.01);
+    EXPECT_LT(changedFraction(*noSac, *scrolled, coronal), 0.01);
+    // The axial pane shows CT: many grey levels, and the body is not black.
+    int grey = 0;
+    for (int y = 100; y < 700; y += 4)
+        for (int x = 400; x < 1200; x += 4) {
+            const auto* p = maxed->at(x, y);
+            grey += p[0] == p[1] && p[1] == p[2] && p[0] > 40;
+        }
+    EXPECT_GT(grey, 2000) << "no CT in the maximised axial pane";
 }
 
 } // namespace

@@ -56,7 +56,7 @@ TEST(Gui, OpensThePhantomAndShowsItsBone) {
     std::string env = "DISPLAY=" + x.display() + " XDG_DATA_HOME='" + (work / "data").string() +
                       "' PRECIS_VK_VALIDATION=1 ";
     int rc = run(env + "'" PRECIS_EXE "' '" + (work / "phantom").string() +
-                 "' --width 1280 --height 800 --frames 40 --screenshot '" + shot.string() +
+                 "' --width 1280 --height 800 --frames 10 --screenshot '" + shot.string() +
                  "' 2>'" + (work / "stderr.txt").string() + "'");
     ASSERT_EQ(rc, 0) << "see " << (work / "stderr.txt");
     auto img = precis::render::readPng(shot);

@@ -194,12 +194,18 @@ TEST(SceneRenderer, RepeatedFramesReuseTargetAndDrawables) {
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < frames; ++i) {
         cam.orbit(0.1, 0.0);
+        Scene scene;
+        scene.drawables = drawables;
+        Result<void> prepared;
         auto done = ctx->submitImmediate([&](VkCommandBuffer cmd) {
+            prepared = (*renderer)->prepare(cmd, scene, cam, {800, 600});
             (*target)->beginRenderPass(cmd);
-            (*renderer)->record(cmd, drawables, cam, {0, 0, 800, 600});
+            (*renderer)->record(cmd, {0, 0, 800, 600});
             (*target)->endRenderPassAndCopy(cmd);
         });
         ASSERT_TRUE(done) << describe(done.error());
+        ASSERT_TRUE(prepared) << describe(prepared.error());
+        EXPECT_EQ((*renderer)->lastTriangleCount(), sphere.triangleCount());
         EXPECT_EQ((*target)->readback().width, 800);
     }
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
