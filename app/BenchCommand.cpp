@@ -9,6 +9,14 @@
 #include "anatomy/MeshDecimation.h"
 #include "anatomy/MeshSmoothing.h"
 #include "dicom/SeriesReader.h"
+#include "phantom/LumbarPhantom.h"
+#include "render/Context.h"
+#include "render/OffscreenTarget.h"
+#include "render/SceneRenderer.h"
+#ifdef PRECIS_HAVE_GUI
+#include "gui/CaseLoader.h"
+#include "gui/StructureMeshes.h"
+#endif
 
 #include <fmt/core.h>
 
@@ -303,15 +311,127 @@ int benchMesh(const Args& a) {
     return 0;
 }
 
+#ifdef PRECIS_HAVE_GUI
+/// `precis bench render [--frames N]`: the phantom scene with every structure (one label surface
+/// each, as the planner shows them) drawn offscreen at 1280x720 and 1920x1080: the still frame
+/// (full detail) and the interactive frame (level of detail, <= 250 k triangles), each frame
+/// including the 1:1 copy into the target and its readback, as a screenshot does.
+int benchRender(const Args& a) {
+    if (auto ok = allowOnly(a, {"--frames"}); !ok) return reportError(ok.error());
+    if (a.positional.size() != 1)
+        return reportError({ErrorCode::InvalidArgument, "usage: precis bench render [--frames N]", {}});
+    auto framesOpt = intOption(a, "--frames", 20, 2, 10000);
+    if (!framesOpt) return reportError(framesOpt.error());
+    const int frames = int(*framesOpt);
+
+    auto t0 = Clock::now();
+    auto ph = phantom::makeLumbarPhantom({});
+    if (!ph) return reportError(ph.error());
+    const double phantomS = secondsSince(t0);
+    t0 = Clock::now();
+    auto meshes = gui::extractStructureMeshes(ph->labels, ph->truth.structures);
+    const double extractS = secondsSince(t0);
+    t0 = Clock::now();
+    const gui::LodReport lod = gui::buildLevelOfDetail(meshes, gui::kInteractiveTriangleBudget);
+    const double lodS = secondsSince(t0);
+
+    render::ContextOptions copts;
+    copts.validation = validationRequested();
+    auto ctx = render::Context::create(copts);
+    if (!ctx) return reportError(ctx.error());
+    std::vector<render::Drawable> still, interactive;
+    model::Bounds bounds{glm::dvec3(1e300), glm::dvec3(-1e300)};
+    for (const auto& m : meshes) {
+        auto full = render::GpuMesh::upload(**ctx, m.full);
+        if (!full) return reportError(full.error());
+        std::shared_ptr<const render::GpuMesh> small = *full;
+        if (!m.lod.empty()) {
+            auto l = render::GpuMesh::upload(**ctx, m.lod);
+            if (!l) return reportError(l.error());
+            small = *l;
+        }
+        // The planner's defaults: soft tissues faint (translucent, OIT), the canal translucent.
+        const auto kind = m.info.kind;
+        const bool bulky = kind == model::StructureKind::Skin || kind == model::StructureKind::Fat ||
+                           kind == model::StructureKind::Muscle;
+        const float opacity = kind == model::StructureKind::Canal ? 0.6f : bulky ? 0.3f : 1.0f;
+        const glm::vec4 color(m.info.defaultColor, opacity);
+        still.push_back({*full, color, true});
+        interactive.push_back({small, color, true});
+        bounds.minMm = glm::min(bounds.minMm, (*full)->bounds().minMm);
+        bounds.maxMm = glm::max(bounds.maxMm, (*full)->bounds().maxMm);
+    }
+
+    std::printf("precis bench render: lumbar phantom (384 x 384 x 240), every structure drawn\n");
+    std::printf("device: %s (Vulkan %s), %dx MSAA, validation %s; CPU: %s\n",
+                (*ctx)->deviceName().c_str(), (*ctx)->deviceApiVersion().c_str(),
+                int((*ctx)->msaaSamples()), (*ctx)->validationEnabled() ? "on" : "off",
+                cpuModel().c_str());
+    std::printf("scene: %zu structures, %zu triangles full detail, %zu with level of detail "
+                "(budget %zu, decimation error <= %.2f mm estimated)\n",
+                meshes.size(), lod.fullTriangles, lod.lodTriangles, gui::kInteractiveTriangleBudget,
+                lod.maxEstimatedErrorMm);
+    std::printf("prepare: phantom %.2f s, surfaces %.2f s, level of detail %.2f s\n\n", phantomS,
+                extractS, lodS);
+    std::printf("%-11s %-12s %10s %10s %10s %8s\n", "size", "frame", "triangles", "median ms",
+                "p95 ms", "fps");
+    struct Size {
+        int w, h;
+    };
+    for (const Size size : {Size{1280, 720}, Size{1920, 1080}}) {
+        auto target = render::OffscreenTarget::create(**ctx, size.w, size.h);
+        if (!target) return reportError(target.error());
+        auto renderer = render::SceneRenderer::create(**ctx, (*target)->renderPass(), (*target)->samples());
+        if (!renderer) return reportError(renderer.error());
+        for (bool moving : {true, false}) {
+            render::Scene scene;
+            scene.drawables = moving ? interactive : still;
+            render::Camera cam = render::Camera::fit(bounds, render::ViewPreset::Oblique,
+                                                     double(size.w) / size.h);
+            std::vector<double> ms;
+            std::size_t triangles = 0;
+            for (int f = 0; f < frames + 2; ++f) { // two warm-up frames
+                cam.orbit(0.02, 0.0);
+                const auto start = Clock::now();
+                Result<void> prepared;
+                auto done = (*ctx)->submitImmediate([&](VkCommandBuffer cmd) {
+                    const auto& t = **target;
+                    prepared = (*renderer)->prepare(cmd, scene, cam, t.extent());
+                    t.beginRenderPass(cmd);
+                    (*renderer)->record(cmd, {0, 0, float(size.w), float(size.h)});
+                    t.endRenderPassAndCopy(cmd);
+                });
+                if (!done) return reportError(done.error());
+                if (!prepared) return reportError(prepared.error());
+                if (f >= 2) ms.push_back(secondsSince(start) * 1000.0);
+                triangles = (*renderer)->lastTriangleCount();
+            }
+            std::sort(ms.begin(), ms.end());
+            const double med = ms[ms.size() / 2];
+            const double p95 = ms[std::min(ms.size() - 1, std::size_t(0.95 * double(ms.size())))];
+            std::printf("%-11s %-12s %10zu %10.1f %10.1f %8.1f\n",
+                        fmt::format("{}x{}", size.w, size.h).c_str(), moving ? "interactive" : "still",
+                        triangles, med, p95, 1000.0 / med);
+        }
+    }
+    return 0;
+}
+#endif
+
 } // namespace
 
 int cmdBench(const Args& a) {
     const std::string what = a.positional.empty() ? "" : a.positional[0];
     if (what == "load") return benchLoad(a);
     if (what == "mesh") return benchMesh(a);
+#ifdef PRECIS_HAVE_GUI
+    if (what == "render") return benchRender(a);
+#endif
+    if (what == "plan") return cmdBenchPlan(a);
     return reportError({ErrorCode::InvalidArgument,
                         "usage: precis bench load DIR [--runs N] [--threads N] | "
-                        "precis bench mesh DIR [--hu HU] [--runs N]",
+                        "precis bench mesh DIR [--hu HU] [--runs N] | "
+                        "precis bench render [--frames N]",
                         {}});
 }
 

@@ -102,6 +102,97 @@ Commands:
         decimation to 10 % under 0.5 mm (measured; also steered by the estimate alone), and the
         exact signed distance transform of value > HU. Prints the machine, seconds (median and
         min of --runs, default 5), voxels/s and triangles/s.
+  plan ...
+        The plan commands check devices against the case's structures: the phantom's truth
+        when DIR holds labels.nrrd + truth.json (written by `precis phantom`), the output of
+        `precis segment` with --labels SEGDIR, else automatic segmentation of DIR (no landmarks:
+        no templates). Devices are catalogue ids (see `precis devices`; --catalog FILE to use
+        another catalogue). Plan files: versioned JSON in LPS mm (README "Plan file").
+  plan template NAME --series DIR --out PLAN.json [--level L] [--side left|right]
+       [--device ID] [--cone DEG] [--labels SEGDIR] [--catalog FILE]
+        Propose a trajectory from a procedure template and add it to PLAN.json (created when
+        missing; a trajectory of the same name is replaced; atomic save). NAME: mbrfa (medial
+        branch RF, default level L4), tfesi (transforaminal, L4), ilesi (interlaminar, L4-L5),
+        scs (SCS lead to the highest interlaminar level), drg (DRG lead, L4). The target is the
+        case's landmark; the entry is the safest one within --cone degrees (default 15, widened
+        by 10 up to twice when nothing is safe) of the textbook angle (CLINICAL.md). Prints
+        {"plan","template","target":{"landmark","lps"},"textbookDirection","trajectory":{...}}.
+  plan evaluate PLAN.json [--series DIR] [--labels SEGDIR] [--view X,Y,Z] [--catalog FILE]
+        Check every trajectory against the case's structures (series from the plan, or --series;
+        a different SeriesInstanceUID is warned about, the plan file is never changed). Prints
+        {"plan","series","structuresFrom","trajectories":[{"name","device","entryLps",
+          "targetLps","tipLps","lengthMm","usableLengthMm","angleToAxialDeg",
+          "angleToSagittalDeg","angleToViewDeg","collisions":[{"structure","entryDepthMm",
+          "exitDepthMm","kind","role"}],"intendedContacts":[...],"clearances":[{"structure",
+          "minMm","pointLps","onPathLps","depthMm","kind","role"}],"riskScore","verdict",
+          "reasons","warnings"}],"conflicts":[{"first","second","distanceMm","pointLps"}],
+          "warnings","timings"}
+        Depths are mm from the entry along the path; clearances are shaft surface to structure
+        (device radius included), nearest first, within 20 mm. verdict: red = crosses a
+        must-avoid structure, is blocked by bone along the shaft or the device is too short;
+        amber = must-avoid closer than the plan's amberClearanceMm (3 mm), crosses a caution
+        structure, devices closer than deviceConflictMm (5 mm); green otherwise. Contact at the
+        tip with a structure the trajectory names in intendedContact is reported apart.
+        --view X,Y,Z         C-arm beam direction (LPS) for angleToViewDeg
+  plan suggest --series DIR --target X,Y,Z --device ID [--region R] [--top N]
+       [--candidates N] [--w-must-avoid W] [--w-caution W] [--w-length W] [--risk-map FILE]
+       [--labels SEGDIR] [--catalog FILE]
+        Rank entries on the skin for a straight device to the target (LPS mm): at least
+        --candidates (default 10000) entries scored on distance fields, the best refined on the
+        skin, then checked exactly; the --top (default 5) collision-free ones are printed as
+        {"target","device","region","intendedContact","weights","suggestions":[{...as evaluate...,"rank"}],
+         "timing":{"candidates","feasible","exactEvaluations","scoreS","refineS","rankS",
+         "searchS","sceneS"}}
+        riskScore = W_mustAvoid*I_A + W_caution*I_C + W_length*lengthMm/100, where I_X is the
+        integral along the path of exp(-clearance to X / 3 mm) (defaults 1, 0.2, 0.5).
+        Structures within 1 mm of the shaft surface at the target (bone within 3 mm) are the
+        intended contact at the tip (listed in "intendedContact"); crossed along the shaft they
+        are collisions.
+        --region R           posterior (default) | left | right | box:x0,y0,z0,x1,y1,z1 |
+                             sphere:x,y,z,r; join with '+' (e.g. left+sphere:40,90,-60,30)
+        --risk-map FILE      write the score of every skin vertex (JSON: positions, values)
+  devices [--catalog FILE]
+        List the device catalogue (assets/devices.json, built in) as JSON: id, name, type,
+        gauge, outerDiameterMm, usableLengthMm, activeTipMm, curved, contacts, source.
+  bench render [--frames N]
+        Time drawing the phantom with every structure (one surface per label) offscreen at
+        1280x720 and 1920x1080: still frames at full detail and interactive frames at the level
+        of detail (<= 250 k triangles); prints median and p95 frame time over N frames (default
+        20), triangles and the Vulkan device.
+  bench plan [--series DIR] [--labels SEGDIR] [--runs N]
+        Time the planning engine on the phantom (or DIR): safety scene build, trajectory
+        suggestion (>= 10000 candidates) and field scoring with one worker and all, re-ranking
+        after a weight change, and exact evaluations per second.
+  export PLAN.json [--igtl HOST[:PORT]] [--igtl-serve PORT [--wait S] [--peers N]]
+         [--frame LPS|RAS] [--timeout S] [--attempts N] [--slicer OUT.mrk.json]
+         [--dicom OUTDIR] [--report OUT.pdf [--deidentify]] [--series DIR] [--labels SEGDIR]
+         [--catalog FILE]
+        Hand the plan (never modified) to other systems; give one or more targets. Files first:
+        --slicer F          3D Slicer markups (.mrk.json, LPS): a Line (Curve for a lead) per
+                            trajectory with control points Entry and Target, its length under
+                            measurements; the landmarks as one Fiducial markup
+        --dicom OUTDIR      DICOM RT Structure Set RS_<UID>.dcm in the planning CT's study and
+                            frame of reference (the series of the plan, found in --series DIR or
+                            the folder the plan names): per trajectory one ROI with POINT entry,
+                            POINT target and an OPEN_NONPLANAR path; landmarks as POINT markers
+        --report F.pdf      PDF report: patient, series, per trajectory entry/target (LPS),
+                            length, angles, device, collisions, clearances, verdict and risk
+                            (the plan evaluated on its series, as `plan evaluate`), a posterior
+                            3D overview and a view down each needle
+        --labels SEGDIR     structures for the report's evaluation (as for `plan evaluate`)
+        --deidentify        teaching copy: no patient name or ID, dates, UIDs, folder or notes
+        Then OpenIGTLink (protocol 2), per trajectory TRAJ, POINT (entry, target, landmarks),
+        TRANSFORM (origin at the target, +Z towards the entry), POLYDATA (the device's shaft) and
+        one STRING with the plan file; device names carry the frame: Precis_LPS_Traj, ...
+        --igtl HOST[:PORT]  connect to the navigation system at HOST (default port 18944)
+        --igtl-serve PORT   listen; each peer that connects gets the whole plan
+        --frame LPS|RAS     coordinates sent (default LPS; 3D Slicer expects RAS: x, y negated)
+        --timeout S         bounds the connect and each send (default 5 s; a peer that stops
+                            reading fails after S s)
+        --attempts N        connections tried with --igtl, 0.5 s apart then doubling (default 3)
+        --wait S            with --igtl-serve: how long to wait for each peer (default 60 s)
+        --peers N           with --igtl-serve: serve N peers, then stop (default 1)
+        --catalog FILE      device catalogue for the device radii (default: built in)
   pacs echo|find|get --host H --port P --aet CALLED [--our-aet A] [--timeout S]
         DICOM query/retrieve (Study Root) with the PACS whose AE title is CALLED at H:P
         (--host default 127.0.0.1). --our-aet: our AE title (default PRECIS). --timeout S bounds
@@ -383,7 +474,8 @@ int cmdOpen(const Args& a) {
 int runCli(int argc, char** argv) {
     std::string command = argc > 1 ? argv[1] : "";
     bool isCommand = command == "phantom" || command == "info" || command == "render" ||
-                     command == "bench" || command == "pacs" || command == "segment";
+                     command == "bench" || command == "pacs" || command == "segment" ||
+                     command == "plan" || command == "devices" || command == "export";
     auto args = parseArgs(argc, argv, isCommand ? 2 : 1);
     if (!args) return reportError(args.error());
     if (hasFlag(*args, "--verbose")) log::setLevel(log::Level::Debug);
@@ -401,6 +493,9 @@ int runCli(int argc, char** argv) {
     if (command == "bench") return cmdBench(*args);
     if (command == "pacs") return cmdPacs(*args);
     if (command == "segment") return cmdSegment(*args);
+    if (command == "plan") return cmdPlan(*args);
+    if (command == "devices") return cmdDevices(*args);
+    if (command == "export") return cmdExport(*args);
     if (!command.empty() && command[0] != '-' && !fs::exists(command))
         return reportError({ErrorCode::InvalidArgument,
                             "unknown command or missing folder '" + command + "' (see precis --help)",

@@ -1,5 +1,8 @@
 #include "CliSupport.h"
 
+#include "core/AtomicFile.h"
+#include "export/PlanFile.h"
+
 #include "core/Log.h"
 
 #include <fmt/core.h>
@@ -19,7 +22,12 @@ bool takesValue(const std::string& name) {
                                     "--timeout", "--patient-id", "--patient-name", "--date",
                                     "--modality", "--level", "--study", "--series",
                                     "--store-port", "--smooth", "--decimate",
-                                    "--max-error-mm"};
+                                    "--max-error-mm", "--labels", "--catalog", "--target",
+                                    "--device", "--region", "--top", "--risk-map",
+                                    "--w-must-avoid", "--w-caution", "--w-length",
+                                    "--candidates", "--side", "--cone", "--igtl",
+                                    "--igtl-serve", "--frame", "--wait", "--peers", "--attempts",
+                                    "--slicer", "--dicom", "--report"};
     return std::any_of(std::begin(kValued), std::end(kValued),
                        [&](const char* v) { return name == v; });
 }
@@ -100,6 +108,19 @@ Progress terminalProgress() {
                      pct >= 100 ? "\n" : "");
         std::fflush(stderr);
     });
+}
+
+std::string optionValue(const Args& a, const std::string& name, const std::string& fallback) {
+    const auto it = a.options.find(name);
+    return it == a.options.end() ? fallback : it->second;
+}
+
+Result<model::DeviceCatalog> deviceCatalog(const Args& a) {
+    const std::string file = optionValue(a, "--catalog");
+    if (file.empty()) return exporting::builtinDeviceCatalog();
+    auto text = readFile(file);
+    if (!text) return std::unexpected(text.error());
+    return exporting::deviceCatalogFromJson(*text, file);
 }
 
 int reportError(const Error& e) {

@@ -2,6 +2,7 @@
 // Shared by the `precis` subcommands: argument parsing, option checks, progress and errors.
 #include "core/Error.h"
 #include "core/Progress.h"
+#include "model/Device.h"
 
 #include <initializer_list>
 #include <map>
@@ -22,6 +23,10 @@ bool hasFlag(const Args& a, const std::string& flag);
 /// Integer option in [lo, hi]; `fallback` when absent; InvalidArgument naming the option.
 Result<long> intOption(const Args& a, const std::string& name, long fallback, long lo, long hi);
 Result<double> doubleOption(const Args& a, const std::string& name, double fallback);
+/// The value of --name, or `fallback` when absent.
+std::string optionValue(const Args& a, const std::string& name, const std::string& fallback = {});
+/// The device catalogue commands refer to: --catalog FILE, else the built-in assets/devices.json.
+Result<model::DeviceCatalog> deviceCatalog(const Args& a);
 /// Rejects options a command does not know, so typos never pass silently.
 Result<void> allowOnly(const Args& a, std::initializer_list<const char*> allowed);
 /// Progress on stderr only when a person is watching (DESIGN.md "Long work").

@@ -13,4 +13,15 @@ int cmdSegment(const Args& a);
 /// precis pacs echo|find|get ... (DICOM query/retrieve; see the usage text)
 int cmdPacs(const Args& a);
 
+/// precis plan evaluate|suggest|template ... (PlanCommand.cpp)
+int cmdPlan(const Args& a);
+/// precis bench plan [--series DIR] (PlanCommand.cpp)
+int cmdBenchPlan(const Args& a);
+/// precis devices [--catalog FILE]
+int cmdDevices(const Args& a);
+
+/// precis export PLAN.json --igtl HOST:PORT | --igtl-serve PORT | --slicer F | --dicom D |
+/// --report F.pdf ... (ExportCommand.cpp)
+int cmdExport(const Args& a);
+
 } // namespace precis::app

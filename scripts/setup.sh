@@ -24,6 +24,12 @@ PACKAGES=(
   python3-pil
   # benchmark peer: precis bench load compares with dcm2niix on the same series
   dcm2niix
+  # export: OpenIGTLink (protocol 2) to navigation systems, the PDF report (cairo, with the
+  # DejaVu fonts it draws in)
+  libopenigtlink-dev libcairo2-dev fonts-dejavu-core
+  # export tests: open and render the report (pdfinfo, pdftoppm, pdftotext), check Slicer
+  # markups against their JSON schema
+  poppler-utils python3-jsonschema
 )
 
 missing=()

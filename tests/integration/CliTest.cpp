@@ -167,3 +167,76 @@ TEST(Cli, InfoAndRenderWorkOnTheSharedCt) {
     EXPECT_EQ(rr.exitCode, 0) << rr.err;
     EXPECT_TRUE(fs::exists(png));
 }
+
+// ---- planning ------------------------------------------------------------------------------
+
+TEST(PlanCli, TemplateEvaluateAndSuggestOnThePhantom) {
+    const auto dir = precis::test::makeTempDir("cli-plan");
+    const std::string plan = (dir / "plan.json").string();
+    CliRun t = runPrecis("plan template mbrfa --series '" + phantomDir().string() +
+                         "' --level L4 --side left --out '" + plan + "'");
+    ASSERT_EQ(t.exitCode, 0) << t.err;
+    const json tj = json::parse(t.out);
+    EXPECT_EQ(tj["trajectory"]["verdict"], "green");
+    EXPECT_EQ(tj["target"]["landmark"], "L4_left_medial_branch_target");
+    CliRun t2 = runPrecis("plan template ilesi --series '" + phantomDir().string() +
+                          "' --level L4-L5 --side right --out '" + plan + "'");
+    ASSERT_EQ(t2.exitCode, 0) << t2.err;
+
+    CliRun e = runPrecis("plan evaluate '" + plan + "'");
+    ASSERT_EQ(e.exitCode, 0) << e.err;
+    const json ej = json::parse(e.out);
+    ASSERT_EQ(ej["trajectories"].size(), 2u);
+    for (const auto& tr : ej["trajectories"]) {
+        for (const char* key : {"name", "device", "entryLps", "targetLps", "lengthMm", "collisions",
+                                "clearances", "riskScore", "verdict", "warnings"}) {
+            EXPECT_TRUE(tr.contains(key)) << key;
+        }
+        EXPECT_EQ(tr["verdict"], "green");
+        EXPECT_EQ(tr["entryLps"].size(), 3u);
+    }
+    // The plan's series by UID: evaluating against another series warns and keeps the plan.
+    const std::string before = precis::readFile(plan).value_or("");
+
+    CliRun s = runPrecis("plan suggest --series '" + phantomDir().string() +
+                         "' --target 30.12,27.22,-20.87 --device rf-18g-10mm --top 3");
+    ASSERT_EQ(s.exitCode, 0) << s.err;
+    const json sj = json::parse(s.out);
+    ASSERT_FALSE(sj["suggestions"].empty());
+    EXPECT_GE(sj["timing"]["candidates"].get<int>(), 10000);
+    for (const auto& sg : sj["suggestions"]) EXPECT_TRUE(sg["collisions"].empty());
+    EXPECT_EQ(precis::readFile(plan).value_or(""), before);
+    fs::remove_all(dir);
+}
+
+TEST(PlanCli, BadInputIsAClearErrorAndNeverTouchesThePlan) {
+    CliRun missing = runPrecis("plan evaluate /nonexistent/plan.json");
+    EXPECT_EQ(missing.exitCode, 1);
+    EXPECT_NE(missing.err.find("/nonexistent/plan.json"), std::string::npos) << missing.err;
+
+    const auto dir = precis::test::makeTempDir("cli-plan-bad");
+    const auto plan = dir / "plan.json";
+    const std::string text =
+        R"({"format":"precis-plan","version":1,"frame":"LPS","series":{"path":"/nonexistent/series"},)"
+        R"("trajectories":[{"name":"a","device":"spinal-22g","entryLps":[0,80,0],"targetLps":[0,20,0]}]})";
+    ASSERT_TRUE(precis::writeFileAtomically(plan, text).has_value());
+    CliRun gone = runPrecis("plan evaluate '" + plan.string() + "'");
+    EXPECT_EQ(gone.exitCode, 1);
+    EXPECT_NE(gone.err.find("unchanged"), std::string::npos) << gone.err;
+    EXPECT_EQ(precis::readFile(plan).value_or(""), text);
+
+    CliRun device = runPrecis("plan suggest --series '" + phantomDir().string() +
+                              "' --target 0,0,0 --device laser-1");
+    EXPECT_EQ(device.exitCode, 2);
+    EXPECT_NE(device.err.find("laser-1"), std::string::npos);
+    CliRun tpl = runPrecis("plan template kyphoplasty --series '" + phantomDir().string() +
+                           "' --out '" + (dir / "x.json").string() + "'");
+    EXPECT_NE(tpl.exitCode, 0);
+    EXPECT_NE(tpl.err.find("kyphoplasty"), std::string::npos);
+    EXPECT_FALSE(fs::exists(dir / "x.json"));
+
+    CliRun devices = runPrecis("devices");
+    ASSERT_EQ(devices.exitCode, 0);
+    EXPECT_GE(json::parse(devices.out)["devices"].size(), 12u);
+    fs::remove_all(dir);
+}
