@@ -47,6 +47,7 @@ constexpr const char* kUsage = R"(precis — planning and rehearsal of intervent
 Usage:
   precis                      open the planner on the last case (the lumbar phantom the first time)
   precis DIR                  open the planner on the DICOM series in DIR
+  precis PLAN.json            open the planner on a plan file and the series it names
   precis <command> [options]  run a headless command
 
 Commands:
@@ -261,7 +262,6 @@ int cmdPhantom(const Args& a) {
 
 // --- info ------------------------------------------------------------------------------------
 
-json vec3(const glm::dvec3& v) { return json::array({v.x, v.y, v.z}); }
 
 /// --correct-tilt / --resample-uniform: geometry repairs happen only when the user asks.
 dicom::LoadOptions loadOptionsFrom(const Args& a) {
@@ -453,7 +453,8 @@ int cmdOpen(const Args& a) {
     }
 #ifdef PRECIS_HAVE_GUI
     gui::GuiOptions g;
-    g.seriesPath = casePath;
+    // `precis PLAN.json` opens the plan with its series (plan.series.path).
+    (casePath.extension() == ".json" ? g.planPath : g.seriesPath) = casePath;
     if (a.options.contains("--screenshot")) g.screenshotPath = a.options.at("--screenshot");
     auto frames = intOption(a, "--frames", 0, 0, 1000000);
     if (!frames) return reportError(frames.error());

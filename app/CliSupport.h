@@ -4,6 +4,10 @@
 #include "core/Progress.h"
 #include "model/Device.h"
 
+#include <glm/glm.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -23,6 +27,15 @@ bool hasFlag(const Args& a, const std::string& flag);
 /// Integer option in [lo, hi]; `fallback` when absent; InvalidArgument naming the option.
 Result<long> intOption(const Args& a, const std::string& name, long fallback, long lo, long hi);
 Result<double> doubleOption(const Args& a, const std::string& name, double fallback);
+using Clock = std::chrono::steady_clock;
+inline double secondsSince(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+/// An LPS point as the JSON array [x, y, z] every command prints.
+inline nlohmann::ordered_json vec3(const glm::dvec3& v) {
+    return nlohmann::ordered_json::array({v.x, v.y, v.z});
+}
+
 /// The value of --name, or `fallback` when absent.
 std::string optionValue(const Args& a, const std::string& name, const std::string& fallback = {});
 /// The device catalogue commands refer to: --catalog FILE, else the built-in assets/devices.json.

@@ -4,27 +4,18 @@
 // be given at once: the files are written first, then the network delivery, which may wait.
 // The plan file is only read.
 #include "Commands.h"
-#include "PlanCase.h"
+#include "CliSupport.h"
+#include "ReportViews.h"
 
-#include "core/AtomicFile.h"
 #include "dicom/PlanDicomWriter.h"
 #include "export/IgtlSender.h"
 #include "export/PlanFile.h"
-#include "export/PlanReport.h"
 #include "export/SlicerMarkups.h"
-#include "planning/Evaluation.h"
-#include "render/Camera.h"
-#include "render/Context.h"
-#include "render/Image.h"
-#include "render/PlanOverlay.h"
-#include "render/SceneRenderer.h"
 
 #include <fmt/core.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <optional>
-#include <unistd.h>
 #include <string>
 
 namespace precis::app {
@@ -101,108 +92,22 @@ int exportDicom(const Args& a, const model::Plan& plan, const fs::path& outDir) 
     return 0;
 }
 
-/// The report's pictures: a posterior overview of the spine with every trajectory, and one view
-/// down each needle (from behind the entry, towards the target). PNGs in `dir`.
-Result<std::vector<exporting::ReportImage>> renderReportViews(const planning::SafetyScene& scene,
-                                                              const model::Plan& plan,
-                                                              const model::DeviceCatalog& catalog,
-                                                              const fs::path& dir) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    render::ContextOptions copts;
-    copts.validation = validationRequested();
-    auto ctx = render::Context::create(copts);
-    if (!ctx) return std::unexpected(ctx.error());
-    std::vector<render::MeshItem> items;
-    for (const auto& s : scene.structures()) {
-        const auto kind = s.structure.kind;
-        if (kind != model::StructureKind::Bone && kind != model::StructureKind::Nerve &&
-            kind != model::StructureKind::Vessel && kind != model::StructureKind::Canal &&
-            kind != model::StructureKind::Disc) {
-            continue;
-        }
-        items.push_back({&s.mesh, glm::vec4(s.structure.defaultColor, 1.0f)});
-    }
-    const auto overlay = render::planOverlayMeshes(plan, catalog, "");
-    model::Bounds bounds{glm::dvec3(1e30), glm::dvec3(-1e30)};
-    for (const auto& o : overlay) {
-        items.push_back({&o.mesh, o.colorRgba});
-        const auto b = o.mesh.bounds();
-        bounds.minMm = glm::min(bounds.minMm, b.minMm);
-        bounds.maxMm = glm::max(bounds.maxMm, b.maxMm);
-    }
-    if (overlay.empty()) bounds = scene.geometry().worldBounds();
-    std::vector<exporting::ReportImage> images;
-    auto shoot = [&](const render::Camera& camera, const std::string& name,
-                     const std::string& caption) -> Result<void> {
-        auto image = render::renderMeshesOffscreen(**ctx, items, camera, 960, 720);
-        if (!image) return std::unexpected(image.error());
-        const fs::path png = dir / name;
-        if (auto w = render::writePng(*image, png); !w) return w;
-        images.push_back({png, caption});
-        return {};
-    };
-    auto overview = render::Camera::fit(bounds, render::ViewPreset::Posterior, 960.0 / 720.0);
-    overview.zoom(0.7); // the spine around the devices, not only the devices
-    if (auto r = shoot(overview, "overview.png", "3D overview (posterior view, LPS)"); !r) {
-        return std::unexpected(r.error());
-    }
-    for (std::size_t i = 0; i < plan.trajectories.size(); ++i) {
-        const auto& t = plan.trajectories[i];
-        const glm::dvec3 axis = t.targetLps - t.entryLps;
-        if (glm::length(axis) <= 0) continue;
-        render::Camera c;
-        c.targetLps = t.targetLps;
-        c.eyeLps = t.entryLps - glm::normalize(axis) * 60.0;
-        c.upLps = std::abs(glm::normalize(axis).z) > 0.9 ? glm::dvec3(0, 1, 0) : glm::dvec3(0, 0, 1);
-        c.sceneRadiusMm = glm::length(axis) + 120.0;
-        if (auto r = shoot(c, fmt::format("needle-{}.png", i), "Down the needle: " + t.name); !r) {
-            return std::unexpected(r.error());
-        }
-    }
-    return images;
-}
-
 int exportReport(const Args& a, const model::Plan& plan, const model::DeviceCatalog& catalog,
                  const fs::path& out) {
-    exporting::ReportOptions options;
-    options.deidentify = hasFlag(a, "--deidentify");
-    options.generator = "Precis";
     // Evaluate the plan on its case and draw the views the report shows. A case that cannot be
     // opened or a renderer that cannot start leaves the report without them (said in it).
-    std::optional<planning::PlanEvaluation> evaluated;
-    const fs::path imageDir = fs::temp_directory_path() / fmt::format("precis-report-{}", ::getpid());
-    if (auto series = seriesFolder(a, plan); series) {
-        auto c = loadPlanCase(*series, optionValue(a, "--labels"), terminalProgress());
-        if (c) {
-            auto scene = buildScene(*c, terminalProgress());
-            if (scene) {
-                evaluated = planning::evaluatePlan(*scene, plan, catalog);
-                auto images = renderReportViews(*scene, plan, catalog, imageDir);
-                if (images) {
-                    options.images = std::move(*images);
-                } else {
-                    std::fprintf(stderr, "precis: warning: report without images: %s\n",
-                                 images.error().message.c_str());
-                }
-            } else {
-                std::fprintf(stderr, "precis: warning: plan not evaluated: %s\n",
-                             scene.error().message.c_str());
-            }
-        } else {
-            std::fprintf(stderr, "precis: warning: plan not evaluated: %s\n",
-                         c.error().message.c_str());
-        }
-    }
-    const planning::PlanEvaluation* evaluation = evaluated ? &*evaluated : nullptr;
-    auto r = exporting::writePlanReport(plan, catalog, evaluation, options, out);
+    EvaluatedReportOptions options;
+    options.deidentify = hasFlag(a, "--deidentify");
+    options.generator = "Precis";
+    options.validation = validationRequested();
+    options.labelsDir = optionValue(a, "--labels");
+    if (auto series = seriesFolder(a, plan); series) options.seriesDir = *series;
+    auto r = writeEvaluatedPlanReport(plan, catalog, options, out, terminalProgress());
     if (!r) return reportError(r.error());
-    std::error_code ec;
-    fs::remove_all(imageDir, ec);
     printWarnings(r->warnings);
-    std::printf("wrote plan report %s: %d page%s%s%s\n", out.c_str(), r->pages,
-                r->pages == 1 ? "" : "s", options.deidentify ? ", de-identified" : "",
-                evaluation ? "" : ", not evaluated");
+    std::printf("wrote plan report %s: %d page%s%s%s\n", out.c_str(), r->summary.pages,
+                r->summary.pages == 1 ? "" : "s", options.deidentify ? ", de-identified" : "",
+                r->evaluated ? "" : ", not evaluated");
     return 0;
 }
 

@@ -75,9 +75,7 @@ Result<PlanCase> loadPlanCase(const fs::path& seriesDir, const fs::path& labelsD
         if (!labels) return std::unexpected(labels.error());
         c.labels = std::move(*labels);
         c.structures = truth->structures;
-        for (const auto& l : truth->landmarks) {
-            c.landmarks.push_back({l.name, l.kind, l.level, l.side, l.lps});
-        }
+        c.landmarks = phantom::planLandmarks(*truth);
         c.source = "phantom truth (labels.nrrd + truth.json)";
     } else if (!labelsDir.empty()) {
         auto labels = anatomy::readLabelMap(labelsDir / "labels.nrrd");
@@ -110,7 +108,7 @@ PlanCase planCaseFromPhantom(const phantom::Phantom& p) {
     c.geometry = p.ct.geometry;
     c.labels = p.labels;
     c.structures = p.truth.structures;
-    for (const auto& l : p.truth.landmarks) c.landmarks.push_back({l.name, l.kind, l.level, l.side, l.lps});
+    c.landmarks = phantom::planLandmarks(p.truth);
     c.source = "phantom truth (in memory)";
     return c;
 }

@@ -24,13 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-json vec3(const glm::dvec3& v) { return json::array({v.x, v.y, v.z}); }
 
 Result<glm::dvec3> pointOption(const Args& a, const std::string& name) {
     const auto it = a.options.find(name);
@@ -311,13 +304,7 @@ int planTemplate(const Args& a) {
     auto result = planning::proposeFromTemplate(*scene, c->landmarks, req, *devices, plan.safety);
     if (!result) return reportError(result.error());
     for (const auto& n : result->notes) std::fprintf(stderr, "precis: %s\n", n.c_str());
-    std::erase_if(plan.trajectories, [&](const model::Trajectory& t) {
-        return t.name == result->trajectory.name;
-    });
-    plan.trajectories.push_back(result->trajectory);
-    const bool haveLandmark = std::ranges::any_of(
-        plan.landmarks, [&](const auto& l) { return l.name == result->target.name; });
-    if (!haveLandmark) plan.landmarks.push_back(result->target);
+    planning::addToPlan(plan, *result);
     if (auto saved = exporting::savePlan(plan, out); !saved) return reportError(saved.error());
     json doc;
     doc["plan"] = out;

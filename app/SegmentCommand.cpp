@@ -26,13 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-json vec3(const glm::dvec3& v) { return json::array({v.x, v.y, v.z}); }
 
 struct MeshSettings {
     int smoothPasses = 20;      // 0: no smoothing

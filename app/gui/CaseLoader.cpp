@@ -38,6 +38,7 @@ std::optional<FoundLabels> findLabelsBeside(const std::filesystem::path& seriesP
     if (auto text = readFile(folder / "truth.json")) {
         if (auto truth = phantom::truthFromJson(*text)) {
             found.structures = truth->structures;
+            found.landmarks = phantom::planLandmarks(*truth);
             found.source += " + truth.json";
         }
     }
@@ -136,6 +137,7 @@ void CaseLoader::run(const LoadFn& load, const std::filesystem::path& path, doub
         c.labels = found->labels;
         c.structures = extractStructureMeshes(*found->labels, found->structures, stageProgress(0.7, 0.9));
         c.structureSource = found->source;
+        c.landmarks = std::move(found->landmarks);
     } else {
         StructureMesh bone;
         bone.info.name = "Bone";

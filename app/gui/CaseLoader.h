@@ -10,6 +10,7 @@
 #include "model/ImageGeometry.h"
 #include "model/ImportReport.h"
 #include "model/Mesh.h"
+#include "model/Plan.h"
 #include "model/Volume.h"
 #include "gui/StructureMeshes.h"
 
@@ -37,6 +38,7 @@ struct LoadedCase {
     std::shared_ptr<const model::LabelMap> labels; // null: no label map beside the series
     std::vector<StructureMesh> structures;         // LPS mm
     std::string structureSource; // where the structures came from, for the user
+    std::vector<model::PlanLandmark> landmarks; // from truth.json (phantom); empty otherwise
     double isoHu = 250.0;
     double loadSeconds = 0;
     [[nodiscard]] std::size_t triangleCount() const { return gui::triangleCount(structures, false); }
@@ -48,6 +50,7 @@ struct LoadedCase {
 struct FoundLabels {
     std::shared_ptr<const model::LabelMap> labels;
     std::vector<model::Structure> structures;
+    std::vector<model::PlanLandmark> landmarks; // the truth's, when truth.json names them
     std::string source;
 };
 std::optional<FoundLabels> findLabelsBeside(const std::filesystem::path& seriesPath,

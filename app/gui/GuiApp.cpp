@@ -2,10 +2,13 @@
 
 #include "anatomy/IsoSurface.h"
 #include "core/Log.h"
+#include "export/PlanFile.h"
 #include "gui/CaseLoader.h"
+#include "gui/ExportPanel.h"
 #include "gui/GlfwWindow.h"
 #include "gui/ImGuiLayer.h"
 #include "gui/PacsWindow.h"
+#include "gui/Planner.h"
 #include "gui/SeriesBrowser.h"
 #include "gui/Settings.h"
 #include "gui/Widgets.h"
@@ -99,7 +102,15 @@ struct ViewState {
     std::vector<std::string> errors; // for scripted runs and GuiRunReport
     std::optional<Error> lastScanError, lastPacsError;
 
-    [[nodiscard]] bool busy() const { return loader || browser.busy() || pacs.busy(); }
+    Planner planner;
+    ExportPanel exportPanel;
+    bool downTheNeedle = false; // the 3D camera follows the active trajectory, entry -> target
+    int sideTab = 0;            // 0 case, 1 plan
+    int selectTab = -1;         // a tab to bring forward at the next frame
+
+    [[nodiscard]] bool busy() const {
+        return loader || browser.busy() || pacs.busy() || planner.busy();
+    }
     [[nodiscard]] bool paneVisible(int p) const { return maximised < 0 || maximised == p; }
 };
 
@@ -127,9 +138,37 @@ model::Bounds sceneBounds(const ViewState& s) {
 void fitCamera(ViewState& s, render::ViewPreset preset) {
     s.preset = preset;
     s.cameraMoved = false;
+    s.downTheNeedle = false;
     const auto& r = s.panes[kPane3d];
     const double aspect = r.height > 0 ? double(r.width) / r.height : 1.0;
     s.camera = render::Camera::fit(sceneBounds(s), preset, aspect);
+}
+
+/// "Down the needle": the eye on the active trajectory's line beyond its entry, looking at its
+/// tip, as far away as the posterior view frames the scene. False when no trajectory is active.
+bool needleCamera(ViewState& s) {
+    const auto line = s.planner.activeEntryTip();
+    if (!line) return false;
+    const auto& [entry, tip] = *line;
+    const glm::dvec3 axis = entry - tip;
+    if (glm::length(axis) < 1e-6) return false;
+    const glm::dvec3 dir = glm::normalize(axis);
+    const auto& r = s.panes[kPane3d];
+    const double aspect = r.height > 0 ? double(r.width) / r.height : 1.0;
+    const render::Camera framed = render::Camera::fit(sceneBounds(s), render::ViewPreset::Posterior, aspect);
+    s.camera = framed;
+    s.camera.targetLps = tip;
+    s.camera.eyeLps = tip + dir * std::max(framed.distanceMm(), glm::length(axis) + 50.0);
+    // Superior stays up unless the needle runs along it.
+    s.camera.upLps = std::abs(dir.z) > 0.95 ? glm::dvec3(0, -1, 0) : glm::dvec3(0, 0, 1);
+    s.downTheNeedle = true;
+    s.cameraMoved = false;
+    return true;
+}
+
+/// Moves each slice plane (along its normal) through `lps`, keeping its zoom and pan.
+void slicesThrough(ViewState& s, const glm::dvec3& lps) {
+    for (auto& v : s.slices) v.moveAlongNormal(glm::dot(lps - v.centerLps, v.normal()));
 }
 
 void fitSlices(ViewState& s) {
@@ -210,6 +249,18 @@ void handleInput(ViewState& s) {
     const int hovered = free ? paneAt(s, m.x, m.y) : -1;
     s.interacting = false;
 
+    // Plan edits: Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo (not while typing in a field).
+    if (io.KeyCtrl && !io.WantTextInput) {
+        if (ImGui::IsKeyPressed('Z', false)) {
+            if (io.KeyShift) s.planner.redo();
+            else s.planner.undo();
+        } else if (ImGui::IsKeyPressed('Y', false)) {
+            s.planner.redo();
+        }
+    }
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape)) && s.planner.pickMode() != PickMode::None)
+        s.planner.setPickMode(PickMode::None);
+
     // Splitters: the gaps between the panes.
     if (s.maximised < 0 && free && s.dragPane < 0) {
         const auto& a = s.panes[kPane3d];
@@ -235,6 +286,19 @@ void handleInput(ViewState& s) {
         return;
     }
 
+    // Placement: in a pick mode a left click on a slice sets the point; a right click cancels.
+    if (s.planner.pickMode() != PickMode::None && hovered >= kPaneAxial) {
+        if (ImGui::IsMouseClicked(0)) {
+            const auto& r = s.panes[std::size_t(hovered)];
+            s.planner.pick(s.slices[std::size_t(hovered - kPaneAxial)].worldFromViewport(
+                m.x - r.x, m.y - r.y, r.width, r.height));
+            return;
+        }
+        if (ImGui::IsMouseClicked(1)) {
+            s.planner.setPickMode(PickMode::None);
+            return;
+        }
+    }
     for (int b = 0; b < 3; ++b)
         if (ImGui::IsMouseClicked(b) && hovered >= 0 && s.dragPane < 0) {
             s.dragPane = hovered;
@@ -287,12 +351,41 @@ void handleInput(ViewState& s) {
     }
 }
 
+void drawCaseTab(ViewState& s, const render::Context& ctx);
+
+/// The side panel: the case (series, warnings, structures, display) and the plan, as tabs.
 void drawSidePanel(ViewState& s, const render::Context& ctx, float height) {
     ImGui::SetNextWindowPos(ImVec2(0, 0));
     ImGui::SetNextWindowSize(ImVec2(kSidePanelWidth, height));
     ImGui::Begin("Case", nullptr,
                  ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
                      ImGuiWindowFlags_NoSavedSettings);
+    if (!ImGui::BeginTabBar("sideTabs")) {
+        ImGui::End();
+        return;
+    }
+    auto tab = [&](const char* label, int index) {
+        const bool open = ImGui::BeginTabItem(label, nullptr,
+                                              s.selectTab == index ? ImGuiTabItemFlags_SetSelected : 0);
+        if (open) s.sideTab = index;
+        return open;
+    };
+    if (tab("Case", 0)) drawCaseTab(s, ctx); // ends the tab item
+    if (tab("Plan", 1)) {
+        s.planner.drawPanel();
+        ImGui::EndTabItem();
+    }
+    if (tab("Export", 2)) {
+        s.exportPanel.draw(s.planner.plan(), s.loaded ? s.loaded->path : std::filesystem::path{},
+                           exporting::builtinDeviceCatalog());
+        ImGui::EndTabItem();
+    }
+    s.selectTab = -1;
+    ImGui::EndTabBar();
+    ImGui::End();
+}
+
+void drawCaseTab(ViewState& s, const render::Context& ctx) {
     if (ImGui::CollapsingHeader("Series", ImGuiTreeNodeFlags_DefaultOpen)) {
         if (s.loaded) {
             const auto& id = s.loaded->identity;
@@ -421,7 +514,7 @@ void drawSidePanel(ViewState& s, const render::Context& ctx, float height) {
                             "Ctrl+wheel zoom, left drag pan, right drag\nwindow/level. Double-click or M:\n"
                             "maximise a pane; drag the gaps to resize.");
     }
-    ImGui::End();
+    ImGui::EndTabItem();
 }
 
 void drawToolbar(ViewState& s, float x, float width, float height) {
@@ -445,13 +538,28 @@ void drawToolbar(ViewState& s, float x, float width, float height) {
     if (ImGui::Button("PACS...")) s.pacs.open();
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Query and retrieve from a PACS");
     ImGui::SameLine();
+    ImGui::TextDisabled("|");
+    ImGui::SameLine();
+    s.planner.drawToolbarButtons();
+    ImGui::SameLine();
     ImGui::TextDisabled("| 3D");
     ImGui::SameLine();
     for (const auto& b : buttons) {
-        const bool active = s.preset == b.preset && !s.cameraMoved;
+        const bool active = s.preset == b.preset && !s.cameraMoved && !s.downTheNeedle;
         if (active) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
         if (ImGui::Button(b.label)) fitCamera(s, b.preset);
         if (active) ImGui::PopStyleColor();
+        ImGui::SameLine();
+    }
+    {
+        const bool active = s.downTheNeedle && !s.cameraMoved;
+        if (active) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
+        ImGui::BeginDisabled(!s.planner.activeEntryTip());
+        if (ImGui::Button("Needle")) needleCamera(s);
+        ImGui::EndDisabled();
+        if (active) ImGui::PopStyleColor();
+        if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+            ImGui::SetTooltip("Down the needle: look from the active trajectory's entry to its target");
         ImGui::SameLine();
     }
     ImGui::TextDisabled("| Window");
@@ -516,6 +624,7 @@ void drawOverlays(ViewState& s) {
             dl->AddLine(ImVec2(r.x + float(a.x), r.y + float(a.y)), ImVec2(r.x + float(b.x), r.y + float(b.y)),
                         toIm(c), 1.0f);
         }
+        s.planner.drawSliceOverlay(dl, v, r);
         letters(render::edgeLabels(v), r);
         const glm::dvec3 c = v.centerLps;
         const double pos = i == 0 ? c.z : i == 1 ? c.y : c.x;
@@ -551,8 +660,10 @@ void drawStatusBar(ViewState& s, float width, float height, float barHeight) {
     ImGui::Begin("##status", nullptr,
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
                      ImGuiWindowFlags_NoSavedSettings);
-    const std::string right = fmt::format("{} view{}  |  {:.1f} ms/frame", render::toString(s.preset),
-                                          s.cameraMoved ? " (moved)" : "", s.frameMs);
+    const std::string right = fmt::format(
+        "{} view{}  |  {:.1f} ms/frame",
+        s.downTheNeedle ? std::string_view("down the needle") : render::toString(s.preset),
+        s.cameraMoved ? " (moved)" : "", s.frameMs);
     const float rightX = std::max(0.0f, width - ImGui::CalcTextSize(right.c_str()).x - 16);
     // A long message is clipped before the view summary (the full text is in the log and panels).
     const ImVec2 p = ImGui::GetCursorScreenPos();
@@ -653,6 +764,90 @@ bool parsePeer(const std::string& text, std::string& host, int& port, std::strin
     return true;
 }
 
+int paneIndex(const std::string& name) {
+    for (int p = 0; p < kPaneCount; ++p)
+        if (name == kPaneNames[p]) return p;
+    return -1;
+}
+
+/// Scripted planning actions (GuiOptions::actions). nullopt: not one of them; otherwise an error
+/// message (empty when it ran).
+std::optional<std::string> runPlanAction(ViewState& s, const std::string& action) {
+    auto arg = [&](const char* prefix) -> std::optional<std::string> {
+        const std::string p = prefix;
+        if (action.rfind(p, 0) != 0) return std::nullopt;
+        return action.substr(p.size());
+    };
+    auto point = [&](const std::string& rest, glm::dvec3& p) {
+        return std::sscanf(rest.c_str(), "%lf %lf %lf", &p.x, &p.y, &p.z) == 3;
+    };
+    Planner& pl = s.planner;
+    if (action == "plan-new") {
+        pl.newPlan();
+    } else if (auto file = arg("plan-open:")) {
+        if (auto r = pl.open(*file); !r) return describe(r.error());
+        s.selectTab = 1;
+    } else if (action == "plan-save") {
+        if (auto r = pl.save(); !r) return describe(r.error());
+    } else if (auto out = arg("plan-save:")) {
+        if (auto r = pl.saveAs(*out); !r) return describe(r.error());
+    } else if (auto words = arg("propose ")) {
+        char proc[16] = {}, level[16] = {}, side[16] = {}, device[48] = {};
+        const int n = std::sscanf(words->c_str(), "%15s %15s %15s %47s", proc, level, side, device);
+        if (n < 3) return "propose: expected PROC LEVEL SIDE [DEVICE]";
+        planning::TemplateRequest req;
+        req.procedure = proc;
+        req.level = level;
+        req.side = side;
+        if (n == 4) req.deviceId = device;
+        if (auto r = pl.propose(req); !r) return describe(r.error());
+        s.selectTab = 1;
+    } else if (action == "undo") {
+        if (!pl.undo()) return "undo: nothing to undo";
+    } else if (action == "redo") {
+        if (!pl.redo()) return "redo: nothing to redo";
+    } else if (auto index = arg("select ")) {
+        if (!pl.select(std::size_t(std::atoi(index->c_str())))) return "select: no such trajectory";
+    } else if (auto rest = arg("set-target "); rest || (rest = arg("set-entry "))) {
+        glm::dvec3 p;
+        if (!point(*rest, p)) return "expected X Y Z (LPS mm)";
+        pl.setPoint(action.rfind("set-target", 0) == 0 ? PickMode::Target : PickMode::Entry, p);
+    } else if (auto name = arg("snap-target ")) {
+        if (!pl.snapTarget(*name)) return "snap-target: no landmark " + *name;
+    } else if (auto id = arg("device ")) {
+        if (!pl.setDevice(*id)) return "device: no active trajectory or unknown device " + *id;
+    } else if (action == "delete") {
+        if (!pl.removeActive()) return "delete: no active trajectory";
+    } else if (auto mode = arg("pick ")) {
+        if (*mode == "target") pl.setPickMode(PickMode::Target);
+        else if (*mode == "entry") pl.setPickMode(PickMode::Entry);
+        else if (*mode == "none") pl.setPickMode(PickMode::None);
+        else return "pick: target, entry or none";
+    } else if (auto where = arg("click ")) {
+        char pane[16] = {};
+        double fx = 0, fy = 0;
+        if (std::sscanf(where->c_str(), "%15s %lf %lf", pane, &fx, &fy) != 3) return "click: PANE FX FY";
+        const int p = paneIndex(pane);
+        if (p < kPaneAxial || !s.loaded) return "click: a slice pane of a loaded case";
+        const auto& r = s.panes[std::size_t(p)];
+        const glm::dvec3 lps = s.slices[std::size_t(p - kPaneAxial)].worldFromViewport(
+            fx * r.width, fy * r.height, r.width, r.height);
+        if (!pl.pick(lps)) return "click: no pick mode is on (pick target|entry)";
+    } else if (action == "recover-autosave" || action == "discard-autosave") {
+        if (!pl.resolveRecovery(action == "recover-autosave")) return "no autosave is offered";
+    } else if (action == "autosave") {
+        pl.autosaveNow();
+    } else if (action == "view needle") {
+        if (!needleCamera(s)) return "view needle: no active trajectory";
+    } else if (auto t = arg("tab ")) {
+        if (*t != "plan" && *t != "case" && *t != "export") return "tab: case, plan or export";
+        s.selectTab = *t == "plan" ? 1 : *t == "export" ? 2 : 0;
+    } else {
+        return std::nullopt;
+    }
+    return std::string();
+}
+
 /// The GUI's own scripted actions (series browser, PACS, import report, screenshots).
 /// nullopt: not one of them; otherwise an error message (empty when it ran).
 std::optional<std::string> runAppAction(ViewState& s, const std::string& action,
@@ -695,15 +890,9 @@ std::optional<std::string> runAppAction(ViewState& s, const std::string& action,
         if (file->empty()) return "screenshot: needs a file";
         screenshot = *file;
     } else {
-        return std::nullopt;
+        return runPlanAction(s, action);
     }
     return std::string();
-}
-
-int paneIndex(const std::string& name) {
-    for (int p = 0; p < kPaneCount; ++p)
-        if (name == kPaneNames[p]) return p;
-    return -1;
 }
 
 /// Runs one scripted action (GuiOptions::actions); false when it is not understood.
@@ -818,6 +1007,7 @@ void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
     s.sliceDisplay.window = s.loaded->labels ? render::kSoftTissueWindow : render::kBoneWindow;
     fitCamera(s, s.preset);
     fitSlices(s);
+    s.planner.caseLoaded(*s.loaded);
     window.setTitle("Precis \xe2\x80\x94 " + displayName(s.loaded->identity.patientName));
     const std::size_t nw = s.loaded->report.warnings.size();
     s.status = fmt::format("Loaded in {:.1f} s: {} structure{}, {} triangles{}", s.loaded->loadSeconds,
@@ -845,6 +1035,26 @@ void updatePalette(ViewState& s) {
         s.status = "Could not update the label colours: " + describe(r.error());
         s.errors.push_back(s.status);
     }
+}
+
+/// Takes finished planning work (scene, proposals), errors and requests (slices to a target, the
+/// plan's series to load); keeps the down-the-needle camera on the active trajectory.
+void pollPlanner(ViewState& s, render::Context& ctx, double autosaveIntervalS) {
+    s.planner.poll(ctx, autosaveIntervalS);
+    if (auto st = s.planner.takeStatus()) s.status = *st;
+    else if (s.planner.busy()) s.status = s.planner.progressText();
+    for (auto& e : s.planner.takeErrors()) {
+        s.status = e;
+        s.errors.push_back(std::move(e));
+    }
+    for (auto& e : s.exportPanel.takeErrors()) {
+        s.status = e;
+        s.errors.push_back(std::move(e));
+    }
+    if (auto focus = s.planner.takeFocus(); focus && s.loaded) slicesThrough(s, *focus);
+    if (auto dir = s.planner.takeSeriesToLoad(); dir && !s.loader)
+        startLoad(s, std::make_unique<CaseLoader>(*dir, anatomy::kBoneIsoHu));
+    if (s.downTheNeedle && !s.cameraMoved && !needleCamera(s)) s.downTheNeedle = false;
 }
 
 /// Takes finished browser and PACS work: errors are recorded, a retrieved folder is loaded.
@@ -902,6 +1112,38 @@ void fillReport(const ViewState& s, GuiRunReport& r) {
     }
     r.importAcknowledged = s.importAcknowledged;
     r.errors = s.errors;
+    const Planner& pl = s.planner;
+    r.sceneReady = pl.sceneReady();
+    for (const auto& t : pl.plan().trajectories) {
+        GuiRunReport::TrajectoryRow row{t.name, t.procedure, t.level, t.side, t.deviceId, {}, 0,
+                                        t.entryLps, t.targetLps, {}};
+        for (const auto& e : pl.evaluation().trajectories)
+            if (e.name == t.name) {
+                row.verdict = std::string(planning::toString(e.verdict));
+                row.lengthMm = e.lengthMm;
+                for (const auto& c : e.collisions) row.collisions.push_back(c.structure);
+            }
+        r.trajectories.push_back(std::move(row));
+    }
+    r.activeTrajectory = pl.activeName();
+    r.planPath = pl.path();
+    r.planDirty = pl.history().dirty();
+    r.undoLabel = pl.history().undoLabel();
+    r.redoLabel = pl.history().redoLabel();
+    r.planWarnings = pl.seriesWarnings();
+    r.recoveryPending = pl.recoveryPending();
+    r.downTheNeedle = s.downTheNeedle;
+    const auto& pane = s.panes[kPane3d];
+    if (auto line = pl.activeEntryTip(); line && pane.width > 0 && pane.height > 0) {
+        const glm::dmat4 clip = s.camera.clipFromWorld(double(pane.width) / pane.height);
+        auto project = [&](const glm::dvec3& p) {
+            const glm::dvec4 c = clip * glm::dvec4(p, 1.0);
+            return glm::vec2(pane.x + float((c.x / c.w * 0.5 + 0.5) * pane.width),
+                             pane.y + float((c.y / c.w * 0.5 + 0.5) * pane.height));
+        };
+        const glm::vec2 a = project(line->first), b = project(line->second);
+        r.needle3d = {a.x, a.y, b.x, b.y};
+    }
 }
 
 } // namespace
@@ -941,6 +1183,16 @@ int runGui(const GuiOptions& options) {
             s.loader = std::make_unique<CaseLoader>(options.seriesPath, anatomy::kBoneIsoHu);
         else
             s.status = "No case open: Open... a DICOM folder, or query a PACS";
+        if (!options.planPath.empty()) {
+            // `precis PLAN.json`: the plan, and its series unless another was given.
+            s.selectTab = 1;
+            if (auto opened = s.planner.open(options.planPath); !opened) {
+                s.status = "Could not open the plan: " + describe(opened.error());
+                s.errors.push_back(s.status);
+            }
+            if (auto dir = s.planner.takeSeriesToLoad(); dir && !s.loader)
+                startLoad(s, std::make_unique<CaseLoader>(*dir, anatomy::kBoneIsoHu));
+        }
         s.camera = render::Camera::fit({}, s.preset);
         int framesAfterLoad = 0;
         std::size_t nextAction = 0;
@@ -973,6 +1225,7 @@ int runGui(const GuiOptions& options) {
                 glfwWaitEventsTimeout(0.1); // minimised: sleep, keep the loader polled
                 pollLoader(s, ctx, window);
                 pollWindows(s);
+                pollPlanner(s, ctx, options.autosaveIntervalS);
                 continue;
             }
             // Interactive runs redraw only after input (a couple of frames, so ImGui settles) or
@@ -986,6 +1239,7 @@ int runGui(const GuiOptions& options) {
             }
             pollLoader(s, ctx, window);
             pollWindows(s);
+            pollPlanner(s, ctx, options.autosaveIntervalS);
             const auto frameStart = std::chrono::steady_clock::now();
 
             imgui.newFrame(swapchain);
@@ -1009,6 +1263,7 @@ int runGui(const GuiOptions& options) {
                 startLoad(s, std::make_unique<CaseLoader>(std::move(*series), anatomy::kBoneIsoHu));
             s.pacs.draw(w, h);
             drawImportModal(s, w, h);
+            s.planner.drawModals(w, h);
             ImGui::Render();
 
             auto frame = swapchain.beginFrame();
@@ -1034,6 +1289,8 @@ int runGui(const GuiOptions& options) {
                     const auto& mesh = s.interacting && st.lod ? st.lod : st.full;
                     drawables.push_back({mesh, glm::vec4(st.color, st.opacity), st.visible});
                 }
+                const auto& needles = s.planner.drawables();
+                drawables.insert(drawables.end(), needles.begin(), needles.end());
                 std::vector<render::SlicePlaneItem> planes;
                 if (s.volumeGpu && (s.planesIn3d || s.sliceImagesIn3d))
                     for (int i = 0; i < 3; ++i) {

@@ -36,6 +36,26 @@ struct GuiRunReport {
     std::array<double, 2> window{0, 0}; // slice window centre and width, HU
     std::size_t importWarnings = 0;
     bool importAcknowledged = false;
+    // Planning.
+    bool sceneReady = false; // the safety scene is built
+    struct TrajectoryRow {
+        std::string name, procedure, level, side, deviceId;
+        std::string verdict; // "green", "amber", "red"; empty when not evaluated
+        double lengthMm = 0;
+        glm::dvec3 entryLps{0.0}, targetLps{0.0};
+        std::vector<std::string> collisions; // unintended, by entry depth
+    };
+    std::vector<TrajectoryRow> trajectories; // the trajectory list, in plan order
+    std::string activeTrajectory;
+    std::filesystem::path planPath;
+    bool planDirty = false;
+    std::string undoLabel, redoLabel;
+    std::vector<std::string> planWarnings; // the plan's series missing or different
+    bool recoveryPending = false;          // the autosave prompt is up
+    bool downTheNeedle = false;            // the 3D camera looks down the active trajectory
+    /// The active trajectory's entry and tip projected into the 3D pane (window pixels
+    /// x0, y0, x1, y1); zero when none.
+    std::array<float, 4> needle3d{};
     std::vector<std::string> errors; // load, scan and PACS errors, in the order they happened
     std::vector<std::filesystem::path> screenshots; // written by "screenshot:" actions
 };
@@ -61,8 +81,19 @@ struct GuiOptions {
     /// "acknowledge-import" (closes the import report), "close-windows", "screenshot:FILE"
     /// (this frame as PNG); "hide NAME", "show NAME" (a structure), "scroll PANE N" (N slices,
     /// PANE axial|coronal|sagittal), "window bone|soft-tissue|lung", "maximise PANE" (also 3d),
-    /// "four-panes". An unknown or impossible action fails the run (exit code 1), and so does a load, scan or PACS error in a run with frames > 0.
+    /// "four-panes". Planning: "plan-new", "plan-open:FILE", "plan-save", "plan-save:FILE"
+    /// (save as), "propose PROC LEVEL SIDE [DEVICE]" (waits for the proposal), "undo", "redo",
+    /// "select N" (trajectory index), "set-target X Y Z", "set-entry X Y Z" (LPS mm), "snap-target
+    /// LANDMARK", "device ID", "delete", "pick target|entry|none" (the click mode), "click PANE FX
+    /// FY" (a left click at fractions of the pane), "recover-autosave", "discard-autosave",
+    /// "autosave", "view needle" (down the active trajectory), "tab case|plan|export" (side panel).
+    /// An unknown or impossible action fails the run (exit code 1), and so does a load, scan or PACS error in a run with frames > 0.
     std::vector<std::string> actions;
+    /// A plan file to open at start (`precis PLAN.json`): its series (plan.series.path) is
+    /// loaded with it when seriesPath is empty.
+    std::filesystem::path planPath;
+    /// Seconds between autosaves of a plan with unsaved edits (0: never).
+    double autosaveIntervalS = 30;
     /// Filled at the end of the run when set (tests).
     GuiRunReport* report = nullptr;
 };

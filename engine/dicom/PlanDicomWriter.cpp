@@ -1,5 +1,7 @@
 #include "dicom/PlanDicomWriter.h"
 
+#include "core/Text.h"
+
 #include "dicom/SeriesReader.h"
 #include "dicom/SeriesWriter.h"
 #include "dicom/detail/Dcmtk.h"
@@ -35,15 +37,6 @@ std::string points(const std::vector<glm::dvec3>& pts) {
     for (const auto& p : pts)
         s += fmt::format("{}{}\\{}\\{}", s.empty() ? "" : "\\", ds(p.x), ds(p.y), ds(p.z));
     return s;
-}
-
-/// `s` cut to `chars` bytes without splitting a UTF-8 sequence (LO 64, SH 16).
-std::string fit(const std::string& s, std::size_t chars) {
-    if (s.size() <= chars) return s;
-    std::size_t end = chars;
-    while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80)
-        --end;
-    return s.substr(0, end);
 }
 
 /// DICOM text values may not hold backslashes (the value separator) or control characters.
@@ -209,15 +202,15 @@ Result<PlanDicomResult> writePlanRtStruct(const model::Plan& plan, const fs::pat
     put.str(DCM_SeriesNumber, "901");
     put.str(DCM_SeriesDate, t.date);
     put.str(DCM_SeriesTime, t.time);
-    put.str(DCM_SeriesDescription, fit(clean(options.seriesDescription), 64));
+    put.str(DCM_SeriesDescription, fitUtf8(clean(options.seriesDescription), 64));
     put.str(DCM_OperatorsName, "");
     // General Equipment
-    put.str(DCM_Manufacturer, fit(clean(options.manufacturer), 64));
+    put.str(DCM_Manufacturer, fitUtf8(clean(options.manufacturer), 64));
     if (!options.softwareVersion.empty())
-        put.str(DCM_SoftwareVersions, fit(clean(options.softwareVersion), 64));
+        put.str(DCM_SoftwareVersions, fitUtf8(clean(options.softwareVersion), 64));
     // Structure Set
-    put.str(DCM_StructureSetLabel, fit(clean(options.structureSetLabel), 16));
-    put.str(DCM_StructureSetName, fit(clean(plan.name), 64));
+    put.str(DCM_StructureSetLabel, fitUtf8(clean(options.structureSetLabel), 16));
+    put.str(DCM_StructureSetName, fitUtf8(clean(plan.name), 64));
     put.str(DCM_StructureSetDate, t.date);
     put.str(DCM_StructureSetTime, t.time);
     put.str(DCM_InstanceNumber, "1");
@@ -268,9 +261,9 @@ Result<PlanDicomResult> writePlanRtStruct(const model::Plan& plan, const fs::pat
         detail::Put r(roi);
         r.str(DCM_ROINumber, number);
         r.str(DCM_ReferencedFrameOfReferenceUID, frameUid);
-        r.str(DCM_ROIName, fit(clean(name), 64));
+        r.str(DCM_ROIName, fitUtf8(clean(name), 64));
         if (!description.empty()) // ST: up to 1024 characters
-            r.str(DCM_ROIDescription, fit(clean(description), 1024));
+            r.str(DCM_ROIDescription, fitUtf8(clean(description), 1024));
         r.str(DCM_ROIGenerationAlgorithm, "MANUAL");
         detail::Put c(rc);
         c.str(DCM_ROIDisplayColor, fmt::format("{}\\{}\\{}", rgb[0], rgb[1], rgb[2]));

@@ -1,5 +1,7 @@
 #include "export/IgtlMessages.h"
 
+#include "core/Text.h"
+
 #include "core/Assert.h"
 #include "export/DeviceMesh.h"
 #include "export/PlanFile.h"
@@ -34,15 +36,6 @@ constexpr std::size_t kOwnerBytes = 20 - 1; // owner image device name
 constexpr std::size_t kDeviceNameBytes = 20;
 constexpr std::size_t kMaxStringBytes = 65535; // STRING length is a uint16
 constexpr std::uint16_t kUtf8Mib = 106;        // IANA MIBenum of UTF-8
-
-/// `s` cut to at most `bytes` bytes without splitting a UTF-8 sequence.
-std::string fitUtf8(const std::string& s, std::size_t bytes) {
-    if (s.size() <= bytes) return s;
-    std::size_t end = bytes;
-    while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80)
-        --end;
-    return s.substr(0, end);
-}
 
 bool finite(const glm::dvec3& v) {
     return std::isfinite(v.x) && std::isfinite(v.y) && std::isfinite(v.z);
@@ -241,7 +234,7 @@ Result<IgtlMessageSet> buildIgtlMessages(const model::Plan& plan,
         tm->SetMatrix(m);
         out.messages.push_back(b.finish(*tm, "TRANSFORM", b.device(fmt::format("Pose_{}", i + 1))));
 
-        const std::vector<glm::dvec3> axis = planning::devicePath(t);
+        const std::vector<glm::dvec3> axis = model::devicePath(t);
         const model::Mesh mesh = deviceShaftMesh(axis, devices[i]->radiusMm(), options.shaftSides);
         auto pd = igtl::PolyDataMessage::New();
         auto pointArray = igtl::PolyDataPointArray::New();

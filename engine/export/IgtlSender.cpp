@@ -367,6 +367,11 @@ int boundPort(int fd) {
     return ntohs(reinterpret_cast<sockaddr_in6*>(&a)->sin6_port);
 }
 
+void emit(const IgtlLinkOptions& o, IgtlLinkEvent::Kind kind, const std::string& peer, int attempt,
+          const std::string& error = {}) {
+    if (o.onEvent) o.onEvent(IgtlLinkEvent{kind, peer, attempt, error});
+}
+
 std::string joinLines(const std::vector<std::string>& lines) {
     std::string out;
     for (const auto& l : lines)
@@ -448,18 +453,23 @@ Result<IgtlSendReport> sendPlanIgtl(const model::Plan& plan, const model::Device
             backoff *= 2;
         }
         report.attempts = attempt;
+        emit(options, IgtlLinkEvent::Kind::Connecting, peer, attempt);
         Attempt<void> result;
-        if (auto s = connectTo(host, port, options, progress); !s)
+        if (auto s = connectTo(host, port, options, progress); !s) {
             result = std::unexpected(s.error());
-        else
+        } else {
+            emit(options, IgtlLinkEvent::Kind::Connected, peer, attempt);
             result = deliver(s->fd(), *set, options, progress, report.warnings);
+        }
         if (result) {
+            emit(options, IgtlLinkEvent::Kind::Delivered, peer, attempt);
             report.delivered = 1;
             report.seconds = secondsSince(t0);
             return report;
         }
         if (result.error().code == ErrorCode::Cancelled)
             return fail(ErrorCode::Cancelled, "cancelled");
+        emit(options, IgtlLinkEvent::Kind::Failed, peer, attempt, result.error().what);
         report.attemptErrors.push_back(fmt::format("attempt {}: {}", attempt, result.error().what));
         if (!result.error().retry) break;
     }
@@ -537,13 +547,16 @@ Result<IgtlSendReport> servePlanIgtl(const model::Plan& plan, const model::Devic
         setSendBuffer(peer.fd(), options.sendBufferBytes);
         const std::string who = peerAddress(addr);
         ++report.attempts;
+        emit(options, IgtlLinkEvent::Kind::Connected, who, report.attempts);
         auto r = deliver(peer.fd(), *set, options, progress, report.warnings);
         if (!r) {
             if (r.error().code == ErrorCode::Cancelled)
                 return fail(ErrorCode::Cancelled, "cancelled");
+            emit(options, IgtlLinkEvent::Kind::Failed, who, report.attempts, r.error().what);
             report.attemptErrors.push_back(fmt::format("{} {}", who, r.error().what));
             continue;
         }
+        emit(options, IgtlLinkEvent::Kind::Delivered, who, report.attempts);
         ++report.delivered;
         peers.push_back(who);
     }

@@ -22,6 +22,17 @@
 
 namespace precis::exporting {
 
+/// What happens on a connection, as it happens (for a live status line). Failed events of a
+/// client are followed by another attempt unless it was the last; a server's failed peer does not
+/// stop it serving.
+struct IgtlLinkEvent {
+    enum class Kind { Connecting, Connected, Delivered, Failed };
+    Kind kind = Kind::Connecting;
+    std::string peer;  // "host:port" (client: the target; server: the peer's address)
+    int attempt = 0;   // client: the attempt (1-based); server: connections accepted so far
+    std::string error; // Failed: what happened, without the peer's name
+};
+
 /// How one connection is used; shared by client and server.
 struct IgtlLinkOptions {
     IgtlMessageOptions messages;
@@ -30,6 +41,8 @@ struct IgtlLinkOptions {
     /// a receiver that is still reading is not cut off by a reset. Staying connected is fine.
     int lingerMs = 1000;
     int sendBufferBytes = 0; // SO_SNDBUF; 0 = the system's (tests shrink it to stall sooner)
+    /// Called on the sending thread at each step of each connection; must not block. Optional.
+    std::function<void(const IgtlLinkEvent&)> onEvent;
 };
 
 struct IgtlClientOptions : IgtlLinkOptions {

@@ -60,6 +60,11 @@ struct SafetySettings {
     double tipContactZoneMm = 3.0;  // contact within this of the tip can be intended contact
 };
 
+/// Points of the device axis from entry to tip: entry, control points (leads), target; with
+/// insertionDepthMm > 0 the tip sits at that depth along the path (cut short, or the last
+/// segment extended past the target). LPS mm.
+std::vector<glm::dvec3> devicePath(const Trajectory& trajectory);
+
 struct Plan {
     static constexpr int kFormatVersion = 1;
     std::string name;

@@ -285,4 +285,11 @@ Result<Truth> truthFromJson(std::string_view text) {
     }
 }
 
+std::vector<model::PlanLandmark> planLandmarks(const Truth& truth) {
+    std::vector<model::PlanLandmark> out;
+    out.reserve(truth.landmarks.size());
+    for (const auto& l : truth.landmarks) out.push_back({l.name, l.kind, l.level, l.side, l.lps});
+    return out;
+}
+
 } // namespace precis::phantom

@@ -4,6 +4,7 @@
 // Anatomy follows ../shared/CLINICAL.md. Coordinates: LPS mm.
 #include "core/Error.h"
 #include "core/Progress.h"
+#include "model/Plan.h"
 #include "model/Structure.h"
 #include "model/Volume.h"
 
@@ -62,5 +63,8 @@ Result<Phantom> makeLumbarPhantom(const PhantomOptions& options, const Progress&
 /// {"frame":"LPS","units":"mm","structures":[...],"landmarks":[...],"polylines":[...]}
 std::string truthToJson(const Truth& truth);
 Result<Truth> truthFromJson(std::string_view json);
+
+/// The truth's landmarks as plan landmarks (what procedure templates aim at).
+std::vector<model::PlanLandmark> planLandmarks(const Truth& truth);
 
 } // namespace precis::phantom

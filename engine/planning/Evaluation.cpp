@@ -177,29 +177,6 @@ std::string_view toString(Verdict v) {
     return "red";
 }
 
-std::vector<glm::dvec3> devicePath(const model::Trajectory& t) {
-    std::vector<glm::dvec3> pts;
-    pts.push_back(t.entryLps);
-    for (const glm::dvec3& c : t.controlPointsLps) pts.push_back(c);
-    pts.push_back(t.targetLps);
-    if (t.insertionDepthMm <= 0.0) return pts;
-    // Place the tip at insertionDepthMm along the path: cut the path short, or extend its last
-    // segment past the target.
-    std::vector<glm::dvec3> out{pts.front()};
-    double depth = 0.0;
-    for (std::size_t i = 1; i < pts.size(); ++i) {
-        const double len = glm::length(pts[i] - pts[i - 1]);
-        if (depth + len >= t.insertionDepthMm || i + 1 == pts.size()) {
-            const glm::dvec3 dir = len > 0 ? (pts[i] - pts[i - 1]) / len : glm::dvec3(0.0);
-            out.push_back(pts[i - 1] + dir * (t.insertionDepthMm - depth));
-            return out;
-        }
-        out.push_back(pts[i]);
-        depth += len;
-    }
-    return out;
-}
-
 TrajectoryEvaluation evaluateTrajectory(const SafetyScene& scene, const model::Trajectory& t,
                                         const model::Device& device,
                                         const model::SafetySettings& settings,
@@ -209,7 +186,7 @@ TrajectoryEvaluation evaluateTrajectory(const SafetyScene& scene, const model::T
     ev.deviceId = t.deviceId;
     ev.entryLps = t.entryLps;
     ev.targetLps = t.targetLps;
-    const PathIndex path = indexPath(devicePath(t));
+    const PathIndex path = indexPath(model::devicePath(t));
     ev.tipLps = path.points.back();
     ev.lengthMm = path.length();
     ev.usableLengthMm = device.usableLengthMm;
@@ -376,7 +353,7 @@ PlanEvaluation evaluatePlan(const SafetyScene& scene, const model::Plan& plan,
             const model::Device* da = catalog.find(ta.deviceId);
             const model::Device* db = catalog.find(tb.deviceId);
             if (da == nullptr || db == nullptr) continue;
-            const auto pa = devicePath(ta), pb = devicePath(tb);
+            const auto pa = model::devicePath(ta), pb = model::devicePath(tb);
             double best = 1e30;
             glm::dvec3 where{0.0};
             for (std::size_t i = 1; i < pa.size(); ++i) {

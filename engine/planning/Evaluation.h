@@ -85,10 +85,6 @@ struct EvaluateOptions {
 /// or SafetySettings::tipContactZoneMm, whichever is longest.
 double tipZoneMm(const model::Device& device, const model::SafetySettings& settings);
 
-/// Points of the device axis from entry to tip (needles: 2 points; leads: entry, control points,
-/// target, tip when advanced).
-std::vector<glm::dvec3> devicePath(const model::Trajectory& trajectory);
-
 TrajectoryEvaluation evaluateTrajectory(const SafetyScene& scene,
                                         const model::Trajectory& trajectory,
                                         const model::Device& device,

@@ -262,4 +262,14 @@ Result<TemplateResult> proposeFromTemplate(const SafetyScene& scene,
     return result;
 }
 
+void addToPlan(model::Plan& plan, const TemplateResult& result) {
+    std::erase_if(plan.trajectories, [&](const model::Trajectory& t) {
+        return t.name == result.trajectory.name;
+    });
+    plan.trajectories.push_back(result.trajectory);
+    const bool haveLandmark = std::ranges::any_of(
+        plan.landmarks, [&](const auto& l) { return l.name == result.target.name; });
+    if (!haveLandmark) plan.landmarks.push_back(result.target);
+}
+
 } // namespace precis::planning

@@ -55,4 +55,8 @@ Result<TemplateResult> proposeFromTemplate(const SafetyScene& scene,
                                            const model::DeviceCatalog& catalog,
                                            const model::SafetySettings& settings = {});
 
+/// Puts a proposal into a plan (CLI and GUI alike): it replaces a trajectory of the same name,
+/// and its target landmark is recorded unless the plan has one of that name already.
+void addToPlan(model::Plan& plan, const TemplateResult& result);
+
 } // namespace precis::planning

@@ -118,30 +118,15 @@ model::Mesh sphereMesh(const glm::dvec3& c, double r, int slices) {
     return m;
 }
 
-std::vector<glm::dvec3> devicePathLps(const model::Trajectory& t, bool lead) {
-    if (lead) {
-        std::vector<glm::dvec3> p{t.entryLps};
-        p.insert(p.end(), t.controlPointsLps.begin(), t.controlPointsLps.end());
-        p.push_back(t.targetLps);
-        return p;
-    }
-    const glm::dvec3 d = t.targetLps - t.entryLps;
-    const double len = glm::length(d);
-    if (!(len > 0)) return {t.entryLps};
-    const double depth = t.insertionDepthMm > 0 ? t.insertionDepthMm : len;
-    return {t.entryLps, t.entryLps + d / len * depth};
-}
-
 std::vector<OverlayMesh> planOverlayMeshes(const model::Plan& plan, const model::DeviceCatalog& catalog,
                                            std::string_view activeTrajectory, const OverlayStyle& style) {
     std::vector<OverlayMesh> out;
     for (const auto& t : plan.trajectories) {
         const model::Device* device = catalog.find(t.deviceId);
-        const bool lead = device && model::isLead(device->type);
         const double r = device && device->outerDiameterMm > 0 ? device->radiusMm()
                                                                : style.unknownDeviceRadiusMm;
         const bool active = !activeTrajectory.empty() && t.name == activeTrajectory;
-        const auto path = devicePathLps(t, lead);
+        const auto path = model::devicePath(t);
         const double length = pathLength(path);
 
         // Active parts measured from the tip: lead contacts, or the RF cannula's bare tip.

@@ -34,11 +34,6 @@ struct OverlayMesh {
     glm::vec4 colorRgba{1.0f};
 };
 
-/// The device path of a trajectory from entry to tip: needles straight along entry -> target,
-/// the tip at insertionDepthMm from the entry when set (else at the target); leads through their
-/// control points to the target.
-std::vector<glm::dvec3> devicePathLps(const model::Trajectory& trajectory, bool lead);
-
 /// Meshes for every trajectory of `plan`; `activeTrajectory` (a name, may be empty) is drawn
 /// highlighted. Radii come from `catalog` (OverlayStyle::unknownDeviceRadiusMm when missing).
 std::vector<OverlayMesh> planOverlayMeshes(const model::Plan& plan, const model::DeviceCatalog& catalog,

@@ -2,6 +2,7 @@
 
 #include "anatomy/LabelMapFile.h"
 #include "dicom/SeriesWriter.h"
+#include "export/PlanFile.h"
 #include "gui/Settings.h"
 #include "phantom/LumbarPhantom.h"
 #include "render/Image.h"
@@ -440,6 +441,196 @@ TEST_F(GuiApp, FourPanesHideAStructureScrollASliceMaximise) {
             grey += p[0] == p[1] && p[1] == p[2] && p[0] > 40;
         }
     EXPECT_GT(grey, 2000) << "no CT in the maximised axial pane";
+}
+
+} // namespace
+} // namespace precis::gui
+
+namespace precis::gui {
+namespace {
+
+/// Pixels changed (by more than 24 in a channel) inside the box spanned by two window points,
+/// grown by `marginPx`.
+std::size_t changedAround(const render::ImageRgba8& a, const render::ImageRgba8& b,
+                          const std::array<float, 4>& line, float marginPx) {
+    const int x0 = std::max(0, int(std::min(line[0], line[2]) - marginPx));
+    const int x1 = std::min(a.width - 1, int(std::max(line[0], line[2]) + marginPx));
+    const int y0 = std::max(0, int(std::min(line[1], line[3]) - marginPx));
+    const int y1 = std::min(a.height - 1, int(std::max(line[1], line[3]) + marginPx));
+    std::size_t changed = 0;
+    for (int y = y0; y <= y1; ++y)
+        for (int x = x0; x <= x1; ++x) {
+            int d = 0;
+            for (int c = 0; c < 3; ++c) d = std::max(d, std::abs(int(a.at(x, y)[c]) - int(b.at(x, y)[c])));
+            changed += d > 24;
+        }
+    return changed;
+}
+
+TEST_F(GuiApp, ProposeUndoSaveAndReopenAPlan) {
+    const auto ph = writeLabelledPhantom(*dataHome_);
+    const auto out = precis::test::outputDir("gui");
+    const auto shot = [&](const char* name) { return (out / name).string(); };
+    const auto work = precis::test::makeTempDir("precis-gui-plan");
+    const auto planFile = work / "plan.json";
+    const auto undoneFile = work / "undone.json";
+
+    GuiOptions o;
+    o.seriesPath = ph.dir;
+    o.width = 1280;
+    o.height = 800;
+    o.validation = true;
+    o.autosaveIntervalS = 0;
+    // The slices move to a proposal's target (and stay on undo): compare the 3D pane between
+    // states with the same slices, so only the needle differs.
+    o.actions = {"tab plan", "view left", "propose mbrfa L4 left",
+                 "screenshot:" + shot("plan_proposed.png"), "undo",
+                 "screenshot:" + shot("plan_undone.png"), "plan-save:" + undoneFile.string(), "redo",
+                 "screenshot:" + shot("plan_redone.png"), "plan-save:" + planFile.string()};
+    o.frames = 2;
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0);
+    ASSERT_TRUE(report.sceneReady);
+    EXPECT_TRUE(report.errors.empty()) << report.errors.front();
+    // The proposal is listed green, with its device, and active.
+    ASSERT_EQ(report.trajectories.size(), 1u);
+    const auto& t = report.trajectories[0];
+    EXPECT_EQ(t.procedure, "mbrfa");
+    EXPECT_EQ(t.level, "L4");
+    EXPECT_EQ(t.side, "left");
+    EXPECT_EQ(t.deviceId, "rf-18g-10mm");
+    EXPECT_EQ(t.verdict, "green") << t.name;
+    EXPECT_TRUE(t.collisions.empty());
+    EXPECT_GT(t.lengthMm, 30.0);
+    EXPECT_EQ(report.activeTrajectory, t.name);
+    EXPECT_EQ(report.planPath, planFile);
+    EXPECT_FALSE(report.planDirty);
+    EXPECT_EQ(report.undoLabel, "propose " + t.name);
+    EXPECT_TRUE(report.redoLabel.empty());
+    // Undo removed it (saved in between), redo brought it back (saved at the end).
+    auto undone = exporting::loadPlan(undoneFile);
+    ASSERT_TRUE(undone) << describe(undone.error());
+    EXPECT_TRUE(undone->trajectories.empty());
+    auto saved = exporting::loadPlan(planFile);
+    ASSERT_TRUE(saved) << describe(saved.error());
+    ASSERT_EQ(saved->trajectories.size(), 1u);
+    EXPECT_EQ(saved->trajectories[0].name, t.name);
+    EXPECT_EQ(saved->series.path, ph.dir.string());
+
+    // The needle is drawn in the 3D pane where it projects, and gone again after undo.
+    auto proposed = render::readPng(shot("plan_proposed.png"));
+    auto undonePng = render::readPng(shot("plan_undone.png"));
+    auto redone = render::readPng(shot("plan_redone.png"));
+    ASSERT_TRUE(proposed && undonePng && redone);
+    const auto& n = report.needle3d;
+    ASSERT_GT(std::abs(n[0] - n[2]) + std::abs(n[1] - n[3]), 10.0f) << "needle not in view";
+    const auto& pane = report.panes[0];
+    for (float v : {n[0], n[2]}) EXPECT_TRUE(v > pane[0] && v < pane[0] + pane[2]);
+    for (float v : {n[1], n[3]}) EXPECT_TRUE(v > pane[1] && v < pane[1] + pane[3]);
+    const std::size_t removed = changedAround(*proposed, *undonePng, n, 6);
+    const std::size_t redrawn = changedAround(*undonePng, *redone, n, 6);
+    EXPECT_GT(removed, 150u) << "undo did not remove the needle from the 3D pane";
+    EXPECT_GT(redrawn, 150u) << "redo did not draw the needle again";
+    EXPECT_LT(changedAround(*proposed, *redone, n, 6), 20u); // the same plan looks the same
+    // Nothing changes far from the needle in the 3D pane (its lower left corner).
+    EXPECT_LT(changedFraction(*proposed, *undonePng, {pane[0], pane[1] + pane[3] * 0.75f,
+                                                      pane[2] * 0.25f, pane[3] * 0.25f}),
+              0.001);
+
+    // `precis PLAN.json`: the plan opens with its series, evaluated, unchanged.
+    GuiOptions r;
+    r.planPath = planFile;
+    r.width = 1280;
+    r.height = 800;
+    r.validation = true;
+    r.autosaveIntervalS = 0;
+    r.screenshotPath = shot("plan_reopened.png");
+    // Then the entry is clicked on the sagittal slice (through the target since "select").
+    r.actions = {"select 0", "screenshot:" + shot("plan_reopened_first.png"), "pick entry",
+                 "click sagittal 0.9 0.45", "view needle", "tab plan",
+                 "screenshot:" + shot("plan_tab.png"), "tab export",
+                 "screenshot:" + shot("plan_export_tab.png")};
+    r.frames = 2;
+    GuiRunReport reopened;
+    r.report = &reopened;
+    ASSERT_EQ(runGui(r), 0);
+    EXPECT_TRUE(reopened.caseLoaded);
+    EXPECT_EQ(reopened.loadedPath, ph.dir);
+    EXPECT_TRUE(reopened.planWarnings.empty()) << reopened.planWarnings.front();
+    ASSERT_EQ(reopened.trajectories.size(), 1u);
+    const auto& moved = reopened.trajectories[0];
+    EXPECT_FALSE(moved.verdict.empty()); // evaluated
+    EXPECT_NEAR(moved.entryLps.x, reopened.slicePositionsLps[2].x, 1e-6); // on the sagittal plane
+    EXPECT_NEAR(moved.targetLps.x, reopened.slicePositionsLps[2].x, 1e-6);
+    EXPECT_GT(glm::length(moved.entryLps - saved->trajectories[0].entryLps), 5.0);
+    EXPECT_EQ(moved.targetLps, saved->trajectories[0].targetLps);
+    EXPECT_TRUE(reopened.planDirty);
+    EXPECT_EQ(reopened.undoLabel, "move entry of " + t.name);
+    EXPECT_TRUE(reopened.downTheNeedle);
+    // Down the needle: entry and tip project onto the same point.
+    EXPECT_LT(std::abs(reopened.needle3d[0] - reopened.needle3d[2]) +
+                  std::abs(reopened.needle3d[1] - reopened.needle3d[3]),
+              2.0f);
+    // The Export tab replaces the plan panel in the side panel (and nothing else).
+    auto planTab = render::readPng(shot("plan_tab.png"));
+    auto exportTab = render::readPng(shot("plan_export_tab.png"));
+    ASSERT_TRUE(planTab && exportTab);
+    EXPECT_GT(changedFraction(*planTab, *exportTab, {0, 60, 330, 500}), 0.02);
+    EXPECT_LT(changedFraction(*planTab, *exportTab, {700, 60, 500, 300}), 0.001);
+    std::filesystem::remove_all(work);
+}
+
+TEST_F(GuiApp, PlanWithMissingSeriesStaysOpenAndItsAutosaveIsOffered) {
+    const auto work = precis::test::makeTempDir("precis-gui-plan-missing");
+    const auto planFile = work / "plan.json";
+    model::Plan plan;
+    plan.name = "Orphan";
+    plan.series.seriesInstanceUid = "1.2.3.4";
+    plan.series.path = (work / "gone").string();
+    model::Trajectory t;
+    t.name = "manual 1";
+    t.procedure = "manual";
+    t.deviceId = "spinal-22g";
+    t.entryLps = {10, 80, 0};
+    t.targetLps = {10, 20, 0};
+    plan.trajectories.push_back(t);
+    ASSERT_TRUE(exporting::savePlan(plan, planFile));
+
+    // An edit, autosaved, then the session "crashes" (never saves).
+    GuiOptions o;
+    o.planPath = planFile;
+    o.width = 1100;
+    o.height = 700;
+    o.validation = true;
+    o.autosaveIntervalS = 0;
+    o.actions = {"select 0", "set-entry 12 90 5", "autosave"};
+    o.frames = 2;
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0);
+    EXPECT_FALSE(report.caseLoaded);
+    ASSERT_EQ(report.planWarnings.size(), 1u);
+    EXPECT_NE(report.planWarnings[0].find("missing"), std::string::npos) << report.planWarnings[0];
+    ASSERT_EQ(report.trajectories.size(), 1u); // the plan stays
+    EXPECT_TRUE(report.planDirty);
+    EXPECT_TRUE(std::filesystem::exists(exporting::autosavePath(planFile)));
+    EXPECT_EQ(exporting::loadPlan(planFile)->trajectories[0].entryLps, t.entryLps); // untouched
+
+    // Reopening offers the autosave; recovering it is an edit that can be saved.
+    const auto shot = precis::test::outputDir("gui") / "plan_recover.png";
+    GuiOptions r = o;
+    r.actions = {"tab plan", "screenshot:" + shot.string(), "recover-autosave"};
+    GuiRunReport recovered;
+    r.report = &recovered;
+    ASSERT_EQ(runGui(r), 0);
+    ASSERT_TRUE(std::filesystem::exists(shot));
+    EXPECT_FALSE(recovered.recoveryPending);
+    ASSERT_EQ(recovered.trajectories.size(), 1u);
+    EXPECT_EQ(recovered.trajectories[0].entryLps, glm::dvec3(12, 90, 5));
+    EXPECT_TRUE(recovered.planDirty);
+    EXPECT_EQ(recovered.undoLabel, "recover autosave");
+    std::filesystem::remove_all(work);
 }
 
 } // namespace

@@ -452,3 +452,42 @@ TEST(IgtlSender, ParsesHostAndPort) {
         }
     }
 }
+
+TEST(IgtlSender, ReportsEachStepOfEachConnectionAsItHappens) {
+    using Kind = exporting::IgtlLinkEvent::Kind;
+    std::vector<exporting::IgtlLinkEvent> events;
+    auto o = fastClient();
+    o.attempts = 2;
+    o.backoffMs = 10;
+    o.onEvent = [&](const exporting::IgtlLinkEvent& e) { events.push_back(e); };
+    const int refused = closedPort();
+    ASSERT_FALSE(exporting::sendPlanIgtl(samplePlan(), catalog(), "127.0.0.1", refused, o));
+    ASSERT_EQ(events.size(), 4u);
+    EXPECT_EQ(events[0].kind, Kind::Connecting);
+    EXPECT_EQ(events[0].attempt, 1);
+    EXPECT_EQ(events[0].peer, "127.0.0.1:" + std::to_string(refused));
+    EXPECT_EQ(events[1].kind, Kind::Failed);
+    EXPECT_NE(events[1].error.find("refused"), std::string::npos) << events[1].error;
+    EXPECT_EQ(events[2].kind, Kind::Connecting);
+    EXPECT_EQ(events[2].attempt, 2);
+    EXPECT_EQ(events[3].kind, Kind::Failed);
+
+    events.clear();
+    auto server = igtl::ServerSocket::New();
+    ASSERT_EQ(server->CreateServer(0), 0);
+    std::thread rx([&] {
+        auto s = server->WaitForConnection(10000);
+        if (!s) return;
+        receiveAll(s);
+        s->CloseSocket();
+    });
+    auto r = exporting::sendPlanIgtl(samplePlan(), catalog(), "127.0.0.1",
+                                     server->GetServerPort(), o);
+    rx.join();
+    server->CloseSocket();
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(events[0].kind, Kind::Connecting);
+    EXPECT_EQ(events[1].kind, Kind::Connected);
+    EXPECT_EQ(events[2].kind, Kind::Delivered);
+}

@@ -269,11 +269,11 @@ TEST(Evaluation, DevicesCloserThanTheSetDistanceConflict) {
 
 TEST(Evaluation, DevicePathPlacesTheTipAtTheInsertionDepth) {
     model::Trajectory t = needle({0, 100, 0}, {0, 0, 0});
-    EXPECT_EQ(devicePath(t).size(), 2u);
+    EXPECT_EQ(model::devicePath(t).size(), 2u);
     t.insertionDepthMm = 110.0;
-    EXPECT_NEAR(devicePath(t).back().y, -10.0, 1e-9);
+    EXPECT_NEAR(model::devicePath(t).back().y, -10.0, 1e-9);
     t.insertionDepthMm = 50.0;
-    EXPECT_NEAR(devicePath(t).back().y, 50.0, 1e-9);
+    EXPECT_NEAR(model::devicePath(t).back().y, 50.0, 1e-9);
 }
 
 } // namespace

@@ -73,7 +73,7 @@ TEST(PlanOverlay, NeedleIsATubeOfTheDeviceRadiusWithItsActiveTip) {
 TEST(PlanOverlay, InsertionDepthLeadsAndUnknownDevices) {
     model::Trajectory t = needle("deep", "rf-18g-10mm");
     t.insertionDepthMm = 20;
-    const auto path = devicePathLps(t, false);
+    const auto path = model::devicePath(t);
     ASSERT_EQ(path.size(), 2u);
     EXPECT_NEAR(glm::length(path[1] - path[0]), 20.0, 1e-9);
 
