@@ -9,6 +9,7 @@
 #include "core/Error.h"
 #include "core/Log.h"
 #include "dicom/SeriesReader.h"
+#include "export/PlanFile.h"
 #include "dicom/SeriesWriter.h"
 #include "phantom/LumbarPhantom.h"
 #include "render/Camera.h"
@@ -446,8 +447,18 @@ int cmdOpen(const Args& a) {
         fs::path png = a.options.contains("--screenshot") ? fs::path(a.options.at("--screenshot"))
                                                           : fs::current_path() / "precis-view.png";
         std::fprintf(stderr, "precis: no display available; rendering the case headless instead\n");
+        fs::path series = casePath;
+        if (casePath.extension() == ".json") {
+            // A plan: draw the series it names (its trajectories: `precis export --report`).
+            auto plan = exporting::loadPlan(casePath);
+            if (!plan) return reportError(plan.error());
+            if (plan->series.path.empty())
+                return reportError({ErrorCode::InvalidArgument,
+                                    casePath.string() + " names no series folder", {}});
+            series = plan->series.path;
+        }
         Args r;
-        r.positional = {casePath.string()};
+        r.positional = {series.string()};
         r.options["--out"] = png.string();
         return cmdRender(r);
     }
