@@ -1,7 +1,9 @@
 #pragma once
-// Exact Euclidean distance transforms on anisotropic voxel grids (Felzenszwalb & Huttenlocher's
-// separable lower envelope of parabolas, one pass per axis, spacing in every pass), and a signed
-// distance field with trilinear look-up at LPS points for clearance queries.
+// Exact Euclidean distance transforms on anisotropic voxel grids, and a signed distance field with
+// trilinear look-up at LPS points for clearance queries. Separable: along z the mask is binary, so
+// the distance to the nearest voxel of the other state is two scans; along x and y each line is
+// Felzenszwalb & Huttenlocher's lower envelope of parabolas (spacing in every pass). The x and y
+// passes and the final square root run slice by slice while the slice is in cache.
 //
 // Distances are measured in millimetres between VOXEL CENTRES (the direction matrix is a
 // rotation, so index-space distances scaled per axis by spacingMm equal LPS distances).
@@ -21,6 +23,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -41,8 +44,8 @@ public:
     DistanceField(const model::ImageGeometry& geometry, std::vector<float> valuesMm);
 
     [[nodiscard]] const model::ImageGeometry& geometry() const { return geometry_; }
-    [[nodiscard]] std::span<const float> valuesMm() const { return values_; }
-    [[nodiscard]] bool empty() const { return values_.empty(); }
+    [[nodiscard]] std::span<const float> valuesMm() const { return {values_.get(), size_}; }
+    [[nodiscard]] bool empty() const { return size_ == 0; }
     [[nodiscard]] float atVoxel(int i, int j, int k) const {
         return values_[geometry_.linearIndex(i, j, k)];
     }
@@ -54,8 +57,14 @@ public:
     [[nodiscard]] bool contains(const glm::dvec3& lps) const;
 
 private:
+    friend DistanceField signedDistanceField(const Mask& mask, const Progress& progress);
+    DistanceField(const model::ImageGeometry& geometry, std::shared_ptr<float[]> values);
+
     model::ImageGeometry geometry_;
-    std::vector<float> values_;
+    // Immutable once built, so copies share it. Allocated without a (serial) zero fill: the
+    // transform writes every value from its worker threads.
+    std::shared_ptr<float[]> values_;
+    std::size_t size_ = 0;
 };
 
 /// Signed distance field of `mask != 0` (negative inside). Cancellable: returns an empty field

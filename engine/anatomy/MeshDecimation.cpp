@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <limits>
-#include <mutex>
 #include <unordered_map>
 
 namespace precis::anatomy {
@@ -100,31 +100,222 @@ void compact(const model::Mesh& welded, const std::vector<std::uint32_t>& indice
     for (std::size_t i = 0; i < indices.size(); ++i) out.indices[i] = remap[indices[i]];
 }
 
-/// Largest distance from an input vertex to the output surface (the output's vertices are input
-/// vertices, so this is the one-sided Hausdorff distance sampled at the input vertices). Vertices
-/// the output keeps (`outputIndices`, into the input) are at distance 0 and skipped; the others
-/// are searched within `boundMm` first (tight pruning) and exactly only when farther.
-double measureError(const model::Mesh& input, const std::vector<std::uint32_t>& outputIndices,
-                    const model::Mesh& output, double boundMm) {
-    if (output.empty()) return std::numeric_limits<double>::infinity();
-    std::vector<std::uint8_t> kept(input.positions.size(), 0);
-    for (std::uint32_t i : outputIndices) kept[i] = 1;
-    const MeshBvh bvh(output);
-    std::mutex mutex;
-    double worst = 0;
-    parallelFor(0, input.positions.size(), [&](std::size_t begin, std::size_t end) {
-        double local = 0;
-        for (std::size_t v = begin; v < end; ++v) {
-            if (kept[v]) continue;
-            const glm::dvec3 p(input.positions[v]);
-            MeshClosestPoint c = bvh.closestPoint(p, boundMm);
-            if (c.triangle == kNoTriangle) c = bvh.closestPoint(p);
-            local = std::max(local, c.distanceMm);
+/// Squared distance from p to the triangle abc (Ericson, Real-Time Collision Detection 5.1.5).
+double pointTriangleDistance2(const glm::dvec3& p, const glm::dvec3& a, const glm::dvec3& b,
+                              const glm::dvec3& c) {
+    const glm::dvec3 ab = b - a, ac = c - a, ap = p - a;
+    const double d1 = glm::dot(ab, ap), d2 = glm::dot(ac, ap);
+    auto at = [&](const glm::dvec3& q) { return glm::dot(p - q, p - q); };
+    if (d1 <= 0 && d2 <= 0) return at(a);
+    const glm::dvec3 bp = p - b;
+    const double d3 = glm::dot(ab, bp), d4 = glm::dot(ac, bp);
+    if (d3 >= 0 && d4 <= d3) return at(b);
+    const double vc = d1 * d4 - d3 * d2;
+    if (vc <= 0 && d1 >= 0 && d3 <= 0) return at(a + ab * (d1 / (d1 - d3)));
+    const glm::dvec3 cp = p - c;
+    const double d5 = glm::dot(ab, cp), d6 = glm::dot(ac, cp);
+    if (d6 >= 0 && d5 <= d6) return at(c);
+    const double vb = d5 * d2 - d1 * d6;
+    if (vb <= 0 && d2 >= 0 && d6 <= 0) return at(a + ac * (d2 / (d2 - d6)));
+    const double va = d3 * d6 - d5 * d4;
+    if (va <= 0 && (d4 - d3) >= 0 && (d5 - d6) >= 0)
+        return at(b + (c - b) * ((d4 - d3) / ((d4 - d3) + (d5 - d6))));
+    const double denom = 1.0 / (va + vb + vc);
+    return at(a + ab * (vb * denom) + ac * (vc * denom));
+}
+
+/// Output triangles binned in a sparse uniform grid (cells about one output edge wide): every
+/// triangle is listed in each cell its bounding box touches, so "is any triangle within r of p"
+/// (r up to a cell) looks at a handful of triangles in at most 8 cells.
+class TriangleGrid {
+public:
+    /// Triangles spanning more than kMaxSpan cells along an axis (flat caps) are left out:
+    /// anyWithin() may then miss them, and its caller searches exactly.
+    static constexpr int kMaxSpan = 8;
+
+    TriangleGrid(const model::Mesh& mesh, double cellMm) : mesh_(mesh), inv_(1.0 / cellMm) {
+        const auto triangles = static_cast<std::uint32_t>(mesh.triangleCount());
+        // Passes over the (cell, triangle) pairs: how many, then per cell, then the runs.
+        auto forEachCell = [&](auto&& fn) {
+            for (std::uint32_t t = 0; t < triangles; ++t) {
+                glm::dvec3 lo(std::numeric_limits<double>::infinity()), hi(-lo);
+                for (int c = 0; c < 3; ++c) {
+                    const glm::dvec3 q(mesh.positions[mesh.indices[3 * std::size_t{t} + c]]);
+                    lo = glm::min(lo, q);
+                    hi = glm::max(hi, q);
+                }
+                const glm::ivec3 a = cellOf(lo), b = cellOf(hi);
+                if (glm::any(glm::greaterThan(b - a, glm::ivec3(kMaxSpan - 1)))) continue;
+                for (int z = a.z; z <= b.z; ++z)
+                    for (int y = a.y; y <= b.y; ++y)
+                        for (int x = a.x; x <= b.x; ++x)
+                            fn(glm::ivec3(x, y, z), t);
+            }
+        };
+        std::size_t pairs = 0;
+        forEachCell([&](glm::ivec3, std::uint32_t) { ++pairs; });
+        std::size_t size = 16;
+        while (size < 2 * pairs)
+            size *= 2;
+        slots_.assign(size, Slot{});
+        forEachCell([&](glm::ivec3 c, std::uint32_t) { ++insert(key(c)).end; }); // counts first
+        std::uint32_t at = 0;
+        for (Slot& slot : slots_) {
+            slot.begin = at;
+            at += slot.end;
+            slot.end = slot.begin; // filled below
         }
-        const std::lock_guard lock(mutex);
-        worst = std::max(worst, local);
-    });
-    return worst;
+        triangles_.resize(at);
+        forEachCell([&](glm::ivec3 c, std::uint32_t t) { triangles_[insert(key(c)).end++] = t; });
+    }
+
+    /// True when some triangle lies within r of p (r <= one cell).
+    [[nodiscard]] bool anyWithin(const glm::dvec3& p, double r) const {
+        const double r2 = r * r;
+        const glm::ivec3 own = cellOf(p);
+        if (anyInCell(own, p, r2)) return true;
+        const glm::ivec3 a = cellOf(p - glm::dvec3(r)), b = cellOf(p + glm::dvec3(r));
+        for (int z = a.z; z <= b.z; ++z)
+            for (int y = a.y; y <= b.y; ++y)
+                for (int x = a.x; x <= b.x; ++x)
+                    if (glm::ivec3(x, y, z) != own && anyInCell({x, y, z}, p, r2)) return true;
+        return false;
+    }
+
+private:
+    struct Slot {
+        std::uint64_t key = 0;
+        std::uint32_t begin = 0, end = 0;
+        bool used = false;
+    };
+    [[nodiscard]] glm::ivec3 cellOf(const glm::dvec3& q) const {
+        return glm::ivec3(glm::floor(q * inv_));
+    }
+    static std::uint64_t key(glm::ivec3 c) {
+        auto u = [](int v) {
+            return static_cast<std::uint64_t>(static_cast<std::uint32_t>(v) & 0x1FFFFFu);
+        };
+        return u(c.x) | (u(c.y) << 21) | (u(c.z) << 42);
+    }
+    [[nodiscard]] std::size_t firstSlot(std::uint64_t k) const {
+        std::uint64_t h = k ^ (k >> 31);
+        h *= 0x9E3779B97F4A7C15ull;
+        return static_cast<std::size_t>(h ^ (h >> 29)) & (slots_.size() - 1);
+    }
+    /// The slot of a cell, added when missing (open addressing, linear probing; the table has
+    /// twice as many slots as (cell, triangle) pairs, so it never fills).
+    Slot& insert(std::uint64_t k) {
+        for (std::size_t i = firstSlot(k);; i = (i + 1) & (slots_.size() - 1)) {
+            Slot& s = slots_[i];
+            if (!s.used) {
+                s.used = true;
+                s.key = k;
+                return s;
+            }
+            if (s.key == k) return s;
+        }
+    }
+    /// The slot of a cell, or nullptr when no triangle touches it.
+    [[nodiscard]] const Slot* find(std::uint64_t k) const {
+        for (std::size_t i = firstSlot(k);; i = (i + 1) & (slots_.size() - 1)) {
+            const Slot& s = slots_[i];
+            if (!s.used) return nullptr;
+            if (s.key == k) return &s;
+        }
+    }
+    [[nodiscard]] bool anyInCell(glm::ivec3 c, const glm::dvec3& p, double r2) const {
+        const Slot* s = find(key(c));
+        for (std::uint32_t i = s ? s->begin : 0; s && i < s->end; ++i) {
+            const std::uint32_t* tri = &mesh_.indices[3 * std::size_t{triangles_[i]}];
+            if (pointTriangleDistance2(p, glm::dvec3(mesh_.positions[tri[0]]),
+                                       glm::dvec3(mesh_.positions[tri[1]]),
+                                       glm::dvec3(mesh_.positions[tri[2]])) <= r2)
+                return true;
+        }
+        return false;
+    }
+
+    const model::Mesh& mesh_;
+    double inv_;
+    std::vector<std::uint32_t> triangles_;
+    std::vector<Slot> slots_;
+};
+
+/// The largest distance from an input vertex to the output surface: the one-sided Hausdorff
+/// distance from the input to the output, taken at every input vertex, exactly (the output's
+/// vertices are input vertices, so those are at 0).
+///
+/// Only the maximum is wanted, so most vertices need no search: exact distances (BVH) at a
+/// spread sample give a running maximum L, and a vertex with an output triangle within L cannot
+/// raise it; that is asked of a grid of the output triangles, and only the vertices with nothing
+/// that close are searched exactly.
+double measureError(const model::Mesh& input, const std::vector<std::uint32_t>& outputIndices,
+                    const model::Mesh& output) {
+    if (output.empty()) return std::numeric_limits<double>::infinity();
+    const std::size_t n = input.positions.size();
+    std::vector<std::uint8_t> kept(n, 0);
+    for (std::uint32_t v : outputIndices)
+        kept[v] = 1;
+    const MeshBvh bvh(output);
+    const std::size_t workers = std::max(1u, workerCount());
+    std::vector<double> partial(workers, 0.0);
+    const std::size_t stride = std::max<std::size_t>(1, n / 4096);
+    parallelFor(
+        0, workers,
+        [&](std::size_t w0, std::size_t w1) {
+            for (std::size_t w = w0; w < w1; ++w)
+                for (std::size_t v = w * stride; v < n; v += stride * workers)
+                    if (!kept[v])
+                        partial[w] =
+                            std::max(partial[w],
+                                     bvh.closestPoint(glm::dvec3(input.positions[v])).distanceMm);
+        },
+        workers);
+    const double sampled = *std::max_element(partial.begin(), partial.end());
+    // Cells as long as the median output edge (flat regions make huge triangles: those are
+    // left to the BVH), and never shorter than twice the sampled maximum.
+    std::vector<double> edges;
+    const std::size_t triangles = output.triangleCount();
+    for (std::size_t t = 0; t < triangles; t += std::max<std::size_t>(1, triangles / 1024))
+        edges.push_back(glm::length(glm::dvec3(output.positions[output.indices[3 * t]]) -
+                                    glm::dvec3(output.positions[output.indices[3 * t + 1]])));
+    const auto mid = edges.begin() + static_cast<std::ptrdiff_t>(edges.size() / 2);
+    std::nth_element(edges.begin(), mid, edges.end());
+    const double cellMm = std::max({*mid, 2.0 * sampled, 1e-3});
+    const TriangleGrid grid(output, cellMm);
+    auto distance2To = [&](const glm::dvec3& p, std::uint32_t t) {
+        const std::uint32_t* tri = &output.indices[3 * std::size_t{t}];
+        return pointTriangleDistance2(p, glm::dvec3(output.positions[tri[0]]),
+                                      glm::dvec3(output.positions[tri[1]]),
+                                      glm::dvec3(output.positions[tri[2]]));
+    };
+    std::atomic<std::size_t> next{0};
+    constexpr std::size_t kChunk = 4096;
+    parallelFor(
+        0, workers,
+        [&](std::size_t w0, std::size_t w1) {
+            for (std::size_t w = w0; w < w1; ++w) {
+                double worst = sampled;
+                for (std::size_t c0 = next++ * kChunk; c0 < n; c0 = next++ * kChunk) {
+                    std::uint32_t near = kNoTriangle; // the last triangle the BVH found
+                    for (std::size_t v = c0; v < std::min(n, c0 + kChunk); ++v) {
+                        if (kept[v]) continue;
+                        const glm::dvec3 p(input.positions[v]);
+                        if (near != kNoTriangle && distance2To(p, near) <= worst * worst) continue;
+                        if (worst <= cellMm && grid.anyWithin(p, worst)) continue;
+                        MeshClosestPoint c = bvh.closestPoint(p, worst);
+                        if (c.triangle == kNoTriangle) {
+                            c = bvh.closestPoint(p);
+                            worst = std::max(worst, c.distanceMm);
+                        }
+                        near = c.triangle;
+                    }
+                }
+                partial[w] = worst;
+            }
+        },
+        workers);
+    return *std::max_element(partial.begin(), partial.end());
 }
 
 } // namespace
@@ -159,9 +350,15 @@ Result<DecimatedMesh> decimateMesh(const model::Mesh& mesh, const DecimationOpti
     const model::Mesh welded = weld(mesh);
     const float scale = meshopt_simplifyScale(&welded.positions[0].x, welded.positions.size(),
                                               sizeof(glm::vec3));
-    // meshoptimizer's error is a quadric estimate, not a bound: when the measured error exceeds
-    // the limit, simplify again from the input with a proportionally tighter target.
-    double targetRelative = scale > 0 ? options.maxErrorMm / scale : 0.0;
+    // meshoptimizer's error is a quadric estimate, not a bound: input vertices end up about twice
+    // as far from the result (CT bone surface at 0.5 mm: estimate 0.50, measured 0.97; at 0.25:
+    // measured 0.44, same triangle count). With the measurement on, ask for half the bound first,
+    // so one attempt usually does; when the measured error still exceeds the limit, simplify again
+    // from the input with a proportionally tighter target.
+    constexpr double kFirstTargetFraction = 0.5;
+    double targetRelative =
+        scale > 0 ? options.maxErrorMm / scale * (options.measureError ? kFirstTargetFraction : 1.0)
+                  : 0.0;
     std::vector<std::uint32_t> indices(welded.indices.size());
     model::Mesh& out = result.mesh;
     for (int attempt = 0;; ++attempt) {
@@ -184,7 +381,7 @@ Result<DecimatedMesh> decimateMesh(const model::Mesh& mesh, const DecimationOpti
         compact(welded, indices, out);
         report.attempts = attempt + 1;
         if (!options.measureError) break;
-        report.measuredErrorMm = measureError(welded, indices, out, options.maxErrorMm);
+        report.measuredErrorMm = measureError(welded, indices, out);
         if (report.measuredErrorMm <= options.maxErrorMm || indices.size() == welded.indices.size())
             break;
         if (attempt == 4) { // still over the bound: give back the (welded) input, error 0

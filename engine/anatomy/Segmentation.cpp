@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
+#include <limits>
 #include <string>
 
 namespace precis::anatomy {
@@ -95,6 +98,149 @@ std::vector<glm::ivec2> diskOffsets(glm::dvec2 sp, double rMm) {
         for (int di = -ri; di <= ri; ++di)
             if ((di * sp.x) * (di * sp.x) + (dj * sp.y) * (dj * sp.y) <= rMm * rMm + 1e-9)
                 out.emplace_back(di, dj);
+    return out;
+}
+
+/// Keeps the largest 4-connected region of a pixel list (j * nx + i) in place.
+void largestRegion4(std::vector<std::int32_t>& pixels, int nx, int ny) {
+    if (pixels.empty()) return;
+    std::sort(pixels.begin(), pixels.end());
+    auto has = [&](std::int32_t p) { return std::binary_search(pixels.begin(), pixels.end(), p); };
+    std::vector<int> comp(pixels.size(), -1);
+    auto indexOf = [&](std::int32_t p) {
+        return static_cast<std::size_t>(std::lower_bound(pixels.begin(), pixels.end(), p) -
+                                        pixels.begin());
+    };
+    std::vector<std::size_t> sizes, stack;
+    for (std::size_t s0 = 0; s0 < pixels.size(); ++s0) {
+        if (comp[s0] >= 0) continue;
+        const int id = static_cast<int>(sizes.size());
+        sizes.push_back(0);
+        comp[s0] = id;
+        stack.assign(1, s0);
+        while (!stack.empty()) {
+            const std::size_t q = stack.back();
+            stack.pop_back();
+            ++sizes.back();
+            const std::int32_t p = pixels[q];
+            const int i = p % nx, j = p / nx;
+            auto visit = [&](int a, int c) {
+                if (a < 0 || a >= nx || c < 0 || c >= ny) return;
+                const std::int32_t w = c * nx + a;
+                if (!has(w)) return;
+                const std::size_t iw = indexOf(w);
+                if (comp[iw] >= 0) return;
+                comp[iw] = id;
+                stack.push_back(iw);
+            };
+            visit(i - 1, j);
+            visit(i + 1, j);
+            visit(i, j - 1);
+            visit(i, j + 1);
+        }
+    }
+    const int best = static_cast<int>(std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
+    std::size_t w = 0;
+    for (std::size_t q = 0; q < pixels.size(); ++q)
+        if (comp[q] == best) pixels[w++] = pixels[q];
+    pixels.resize(w);
+}
+
+/// Radius (mm) of the largest disk inside a slice region: the largest distance from a pixel of
+/// it to the nearest pixel outside (`in` marks the region over the slice, `pixels` lists it).
+double inscribedRadiusMm(const std::vector<std::uint8_t>& in,
+                         const std::vector<std::int32_t>& pixels, int nx, int ny, glm::dvec2 sp) {
+    std::vector<glm::dvec2> outside; // pixels outside that touch the region
+    for (std::int32_t p : pixels) {
+        const int i = p % nx, j = p / nx;
+        for (const glm::ivec2 d :
+             {glm::ivec2(-1, 0), glm::ivec2(1, 0), glm::ivec2(0, -1), glm::ivec2(0, 1)}) {
+            const int a = i + d.x, c = j + d.y;
+            if (a < 0 || a >= nx || c < 0 || c >= ny || !in[static_cast<std::size_t>(c) * nx + a])
+                outside.emplace_back(a * sp.x, c * sp.y);
+        }
+    }
+    double best2 = 0.0;
+    for (std::int32_t p : pixels) {
+        const glm::dvec2 q((p % nx) * sp.x, (p / nx) * sp.y);
+        double near2 = std::numeric_limits<double>::infinity();
+        for (const glm::dvec2& o : outside) {
+            const glm::dvec2 d = o - q;
+            near2 = std::min(near2, d.x * d.x + d.y * d.y);
+            if (near2 <= best2) break;
+        }
+        best2 = std::max(best2, near2);
+    }
+    return std::sqrt(best2);
+}
+
+/// Shape-based interpolation of two slice regions (pixel lists, each moved by its shift): the
+/// pixels where (1 - t) * sdA + t * sdB < 0, sd being the signed distance (mm, negative inside)
+/// between pixel centres: to the nearest pixel outside the region, or inside it.
+std::vector<std::int32_t> interpolateSections(const std::vector<std::int32_t>& a, glm::ivec2 sa,
+                                              const std::vector<std::int32_t>& b, glm::ivec2 sb,
+                                              double t, int nx, int ny, glm::dvec2 sp) {
+    if (a.empty() || b.empty()) return {};
+    // Crop: both moved regions plus a margin wider than any interpolated outline moves.
+    glm::ivec2 lo(nx, ny), hi(-1, -1);
+    auto extend = [&](const std::vector<std::int32_t>& r, glm::ivec2 s) {
+        for (std::int32_t p : r) {
+            const glm::ivec2 q(p % nx + s.x, p / nx + s.y);
+            lo = glm::min(lo, q);
+            hi = glm::max(hi, q);
+        }
+    };
+    extend(a, sa);
+    extend(b, sb);
+    constexpr int kMargin = 2;
+    lo -= glm::ivec2(kMargin);
+    hi += glm::ivec2(kMargin);
+    const int w = hi.x - lo.x + 1, h = hi.y - lo.y + 1;
+    // Signed distance between pixel centres: inside pixels to the nearest outside pixel, outside
+    // ones to the nearest inside pixel. The nearest pixel of the other state always touches the
+    // region's outline (a step from it toward the query would otherwise be nearer), so only the
+    // outline pixels of either side are searched.
+    auto sdOf = [&](const std::vector<std::int32_t>& r, glm::ivec2 s) {
+        std::vector<std::uint8_t> m(static_cast<std::size_t>(w) * h, 0);
+        for (std::int32_t p : r) {
+            const glm::ivec2 q = glm::ivec2(p % nx + s.x, p / nx + s.y) - lo;
+            m[static_cast<std::size_t>(q.y) * w + q.x] = 1;
+        }
+        std::vector<glm::dvec2> edgeIn, edgeOut;
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                const std::uint8_t c = m[static_cast<std::size_t>(y) * w + x];
+                auto differs = [&](int u, int v) {
+                    return u >= 0 && u < w && v >= 0 && v < h &&
+                           m[static_cast<std::size_t>(v) * w + u] != c;
+                };
+                if (differs(x - 1, y) || differs(x + 1, y) || differs(x, y - 1) ||
+                    differs(x, y + 1))
+                    (c ? edgeIn : edgeOut).emplace_back(x * sp.x, y * sp.y);
+            }
+        std::vector<float> sd(m.size());
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                const std::size_t v = static_cast<std::size_t>(y) * w + x;
+                const glm::dvec2 q(x * sp.x, y * sp.y);
+                double best = std::numeric_limits<double>::infinity();
+                for (const glm::dvec2& e : m[v] ? edgeOut : edgeIn) {
+                    const glm::dvec2 d = e - q;
+                    best = std::min(best, d.x * d.x + d.y * d.y);
+                }
+                sd[v] = static_cast<float>(m[v] ? -std::sqrt(best) : std::sqrt(best));
+            }
+        return sd;
+    };
+    const std::vector<float> da = sdOf(a, sa), db = sdOf(b, sb);
+    std::vector<std::int32_t> out;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const std::size_t v = static_cast<std::size_t>(y) * w + x;
+            const double d = (1.0 - t) * da[v] + t * db[v];
+            const int i = x + lo.x, j = y + lo.y;
+            if (d < 0.0 && i >= 0 && i < nx && j >= 0 && j < ny) out.push_back(j * nx + i);
+        }
     return out;
 }
 
@@ -300,6 +446,8 @@ void Segmenter::canal() {
     // Close small gaps of the ring (facet joints, pedicle-lamina junctions) by growing bone in
     // plane; the lumen found is grown back by the same amount afterwards.
     const double gapMm = 1.5;
+    constexpr double kWallReachMm = 2.0; // how far the lumen edge looks for the wall's peak
+    constexpr double kTrimMm = 3.0;
     const auto disk = diskOffsets(sp2_, gapMm);
     struct Candidate {
         SliceRegion region;
@@ -399,38 +547,140 @@ void Segmenter::canal() {
             kLast = std::max(kLast, k);
             ++found;
         }
-    // Per-slice lumen: found holes grown back by gapMm into non-bone canal-density voxels;
-    // open levels: the nearer found section moved along the interpolated centroid path.
-    const auto huOk = [&](std::int16_t hu) { return hu >= o_.canalMinHu && hu <= o_.canalMaxHu; };
-    // The lumen's edge is where a voxel is at least half canal: half-way between the contents
-    // (~0 HU) and the cortex. Voxels below canalWallHu next to the hole are lumen even when the
-    // bone threshold took them (partial volume with the cortex).
-    const auto wallOk = [&](std::int16_t hu) { return hu >= o_.canalMinHu && hu < o_.canalWallHu; };
-    const auto regrow = diskOffsets(sp2_, gapMm + std::max(sp2_.x, sp2_.y));
-    constexpr double kOpenMm = 4.5;
-    const auto open = diskOffsets(sp2_, kOpenMm);
+    // Lumen edge: a voxel is lumen when at least half of it is canal, i.e. its HU lies below
+    // half-way between the contents and the brightest wall voxel next to it (half maximum, the
+    // usual CT edge). Soft-tissue voxels of canal density (no bone) are lumen as they are.
+    const auto wallDisk = diskOffsets(sp2_, kWallReachMm);
+    const auto lumenOk = [&](std::size_t k, std::size_t w, double contentsHu) {
+        const std::int16_t* hu = ct_.voxels.data() + k * plane_;
+        const std::int16_t v = hu[w];
+        if (v < o_.canalMinHu) return false;
+        if (v <= o_.canalMaxHu && !bone_.voxels[k * plane_ + w]) return true;
+        const int i = static_cast<int>(w % static_cast<std::size_t>(nx_));
+        const int j = static_cast<int>(w / static_cast<std::size_t>(nx_));
+        std::int16_t peak = v;
+        for (const glm::ivec2& d : wallDisk) {
+            const int a = i + d.x, c = j + d.y;
+            if (a >= 0 && a < nx_ && c >= 0 && c < ny_)
+                peak = std::max(peak, hu[static_cast<std::size_t>(c) * nx_ + a]);
+        }
+        return v < std::max(o_.canalWallHu, 0.5 * (contentsHu + peak));
+    };
+    // Where the lumen meets soft tissue instead of bone (open rings): discs and ligaments
+    // (70-100 HU) are told from CSF (0-30 HU) by the in-plane 3x3 mean. Section pixels at or
+    // above canalDenseHu that connect to such tissue outside are trimmed, within kTrimMm of the
+    // edge and never more than half the section (a bright canal is not trimmed away).
+    const int trimSteps =
+        std::max(1, static_cast<int>(std::lround(kTrimMm / std::min(sp2_.x, sp2_.y))));
+    const auto trimDense = [&](std::vector<std::int32_t>& sec, std::size_t k) {
+        if (sec.empty()) return;
+        const std::int16_t* hu = ct_.voxels.data() + k * plane_;
+        const std::uint8_t* bk = bone_.voxels.data() + k * plane_;
+        auto dense = [&](int i, int j) {
+            const std::size_t w = static_cast<std::size_t>(j) * nx_ + i;
+            if (bk[w]) return false;
+            double sum = 0.0;
+            int n = 0;
+            for (int dj = -1; dj <= 1; ++dj)
+                for (int di = -1; di <= 1; ++di) {
+                    const int a = i + di, c = j + dj;
+                    if (a < 0 || a >= nx_ || c < 0 || c >= ny_) continue;
+                    sum += hu[static_cast<std::size_t>(c) * nx_ + a];
+                    ++n;
+                }
+            const double m = sum / n;
+            return m >= o_.canalDenseHu && m <= o_.canalMaxHu;
+        };
+        std::sort(sec.begin(), sec.end());
+        auto inSec = [&](std::int32_t p) { return std::binary_search(sec.begin(), sec.end(), p); };
+        std::vector<std::int32_t> cut, front, next;
+        auto mark = [&](std::int32_t p) {
+            if (std::find(cut.begin(), cut.end(), p) != cut.end()) return false;
+            cut.push_back(p);
+            return true;
+        };
+        for (std::int32_t p : sec) {
+            const int i = p % nx_, j = p / nx_;
+            bool seed = false;
+            for (const glm::ivec2 d :
+                 {glm::ivec2(-1, 0), glm::ivec2(1, 0), glm::ivec2(0, -1), glm::ivec2(0, 1)}) {
+                const int a = i + d.x, c = j + d.y;
+                if (a < 0 || a >= nx_ || c < 0 || c >= ny_ || inSec(c * nx_ + a)) continue;
+                if (dense(a, c)) seed = true;
+            }
+            if (seed && dense(i, j) && mark(p)) front.push_back(p);
+        }
+        for (int step = 1; step < trimSteps && !front.empty(); ++step) {
+            next.clear();
+            for (std::int32_t p : front) {
+                const int i = p % nx_, j = p / nx_;
+                for (const glm::ivec2 d :
+                     {glm::ivec2(-1, 0), glm::ivec2(1, 0), glm::ivec2(0, -1), glm::ivec2(0, 1)}) {
+                    const int a = i + d.x, c = j + d.y;
+                    if (a < 0 || a >= nx_ || c < 0 || c >= ny_) continue;
+                    const std::int32_t w = c * nx_ + a;
+                    if (inSec(w) && dense(a, c) && mark(w)) next.push_back(w);
+                }
+            }
+            front.swap(next);
+        }
+        if (cut.empty() || cut.size() * 2 > sec.size()) return; // never more than half
+        std::sort(cut.begin(), cut.end());
+        std::vector<std::int32_t> kept;
+        std::set_difference(sec.begin(), sec.end(), cut.begin(), cut.end(),
+                            std::back_inserter(kept));
+        sec.swap(kept);
+    };
+    // Closed rings: the hole grown back (through lumen voxels only, at most the closing width
+    // plus a voxel) to the lumen edge, then opened to drop appendages narrower than the lumen
+    // (root tunnels, foraminal entries) that are not canal.
+    const int regrowSteps =
+        static_cast<int>(std::ceil((gapMm + std::max(sp2_.x, sp2_.y)) / std::min(sp2_.x, sp2_.y)));
+    constexpr double kOpenFraction = 0.8;
+    constexpr double kTipMm = 1.3;
+    const auto tipDisk = diskOffsets(sp2_, kTipMm);
     std::vector<std::vector<std::int32_t>> section(static_cast<std::size_t>(nz_));
     std::vector<glm::dvec2> centre(static_cast<std::size_t>(nz_), glm::dvec2(0.0));
+    std::vector<double> contents(static_cast<std::size_t>(nz_), 0.0);
     parallelFor(0, static_cast<std::size_t>(nz_), [&](std::size_t k0, std::size_t k1) {
         std::vector<std::uint8_t> in(plane_);
+        std::vector<std::int32_t> front, next;
         for (std::size_t k = k0; k < k1; ++k) {
             if (chosen[k] < 0) continue;
             const SliceRegion& h = cands[k][static_cast<std::size_t>(chosen[k])].region;
-            const std::uint8_t* b = bone_.voxels.data() + k * plane_;
-            const std::int16_t* hu = ct_.voxels.data() + k * plane_;
             std::fill(in.begin(), in.end(), 0);
-            for (std::int32_t p : h.pixels) {
-                const int i = p % nx_, j = p / nx_;
-                for (const glm::ivec2& d : regrow) {
-                    const int a = i + d.x, c = j + d.y;
-                    if (a < 0 || a >= nx_ || c < 0 || c >= ny_) continue;
-                    const std::size_t w = static_cast<std::size_t>(c) * nx_ + a;
-                    if (wallOk(hu[w]) || (!b[w] && huOk(hu[w]))) in[w] = 1;
-                }
+            for (std::int32_t p : h.pixels)
                 in[static_cast<std::size_t>(p)] = 1;
+            front = h.pixels;
+            for (int step = 0; step < regrowSteps && !front.empty(); ++step) {
+                next.clear();
+                for (std::int32_t p : front) {
+                    const int i = p % nx_, j = p / nx_;
+                    auto visit = [&](int a, int c) {
+                        if (a < 0 || a >= nx_ || c < 0 || c >= ny_) return;
+                        const std::size_t w = static_cast<std::size_t>(c) * nx_ + a;
+                        if (in[w] || !lumenOk(k, w, h.meanHu)) return;
+                        in[w] = 1;
+                        next.push_back(static_cast<std::int32_t>(w));
+                    };
+                    visit(i - 1, j);
+                    visit(i + 1, j);
+                    visit(i, j - 1);
+                    visit(i, j + 1);
+                }
+                front.swap(next);
             }
-            // Opening: drop narrow appendages of the ring's hole (root tunnels, foraminal
-            // entries) that are not canal; the lumen itself is wider than 2 * kOpenMm.
+            std::vector<std::int32_t> grown;
+            for (std::size_t w = 0; w < plane_; ++w)
+                if (in[w]) grown.push_back(static_cast<std::int32_t>(w));
+            trimDense(grown, k);
+            std::fill(in.begin(), in.end(), 0);
+            for (std::int32_t p : grown)
+                in[static_cast<std::size_t>(p)] = 1;
+            // The opening disk is a fixed fraction of the lumen's inscribed radius: scale-free,
+            // so a narrow (stenotic) canal is opened less.
+            const double openMm = kOpenFraction * inscribedRadiusMm(in, grown, nx_, ny_, sp2_);
+            const auto open = diskOffsets(sp2_, openMm);
             std::vector<std::int32_t> eroded;
             for (std::size_t w = 0; w < plane_; ++w) {
                 if (!in[w]) continue;
@@ -458,48 +708,71 @@ void Segmenter::canal() {
                     }
                 }
             }
-            if (eroded.empty()) opened = in; // too small to open: keep as found
+            if (eroded.empty()) {
+                opened = in; // too small to open: keep as found
+            } else {
+                // The opening also rounds off the lumen's own narrow ends (the lateral tips of an
+                // oval); give back what lies within kTipMm of the opened shape.
+                std::vector<std::uint8_t> tips(plane_, 0);
+                for (std::size_t w = 0; w < plane_; ++w) {
+                    if (!opened[w]) continue;
+                    const int i = static_cast<int>(w % static_cast<std::size_t>(nx_));
+                    const int j = static_cast<int>(w / static_cast<std::size_t>(nx_));
+                    for (const glm::ivec2& d : tipDisk) {
+                        const int a = i + d.x, c = j + d.y;
+                        if (a >= 0 && a < nx_ && c >= 0 && c < ny_) {
+                            const std::size_t u = static_cast<std::size_t>(c) * nx_ + a;
+                            tips[u] = in[u];
+                        }
+                    }
+                }
+                for (std::size_t w = 0; w < plane_; ++w)
+                    opened[w] = opened[w] | tips[w];
+            }
             for (std::size_t w = 0; w < plane_; ++w)
                 if (opened[w]) section[k].push_back(static_cast<std::int32_t>(w));
             centre[k] = h.centroidMm;
+            contents[k] = h.meanHu;
         }
     });
-    // Open levels: the INTERSECTION of the two bounding closed sections, each moved onto the
-    // interpolated centroid, so side lobes of one ring (lateral recesses, foraminal entries)
-    // do not spread through the gap.
-    std::vector<std::uint8_t> other(plane_);
-    for (int k = kFirst; k <= kLast; ++k) {
-        if (chosen[static_cast<std::size_t>(k)] >= 0) continue;
-        int a = k, b = k;
-        while (chosen[static_cast<std::size_t>(a)] < 0)
-            --a;
-        while (chosen[static_cast<std::size_t>(b)] < 0)
-            ++b;
-        const double t = static_cast<double>(k - a) / (b - a);
-        const glm::dvec2 c =
-            centre[static_cast<std::size_t>(a)] * (1 - t) + centre[static_cast<std::size_t>(b)] * t;
-        auto shiftOf = [&](int src) {
-            const glm::dvec2 d = (c - centre[static_cast<std::size_t>(src)]) / sp2_;
-            return glm::ivec2(static_cast<int>(std::lround(d.x)),
-                              static_cast<int>(std::lround(d.y)));
-        };
-        std::fill(other.begin(), other.end(), 0);
-        const glm::ivec2 sb = shiftOf(b), sa = shiftOf(a);
-        for (std::int32_t p : section[static_cast<std::size_t>(b)]) {
-            const int i = p % nx_ + sb.x, j = p / nx_ + sb.y;
-            if (i >= 0 && i < nx_ && j >= 0 && j < ny_)
-                other[static_cast<std::size_t>(j) * nx_ + i] = 1;
+    // Open levels: shape-based interpolation (Raya & Udupa) between the two bounding closed
+    // sections, each moved onto the interpolated centroid path: the signed distances to their
+    // outlines are blended by height and the zero level kept, limited to lumen voxels.
+    std::vector<int> openLevels;
+    for (int k = kFirst; k <= kLast; ++k)
+        if (chosen[static_cast<std::size_t>(k)] < 0) openLevels.push_back(k);
+    parallelFor(0, openLevels.size(), [&](std::size_t q0, std::size_t q1) {
+        for (std::size_t q = q0; q < q1; ++q) {
+            const int k = openLevels[q];
+            int a = k, b = k;
+            while (chosen[static_cast<std::size_t>(a)] < 0)
+                --a;
+            while (chosen[static_cast<std::size_t>(b)] < 0)
+                ++b;
+            const double t = static_cast<double>(k - a) / (b - a);
+            const glm::dvec2 c = centre[static_cast<std::size_t>(a)] * (1 - t) +
+                                 centre[static_cast<std::size_t>(b)] * t;
+            const double contentsHu = contents[static_cast<std::size_t>(a)] * (1 - t) +
+                                      contents[static_cast<std::size_t>(b)] * t;
+            auto shiftOf = [&](int src) {
+                const glm::dvec2 d = (c - centre[static_cast<std::size_t>(src)]) / sp2_;
+                return glm::ivec2(static_cast<int>(std::lround(d.x)),
+                                  static_cast<int>(std::lround(d.y)));
+            };
+            const glm::ivec2 sa = shiftOf(a), sb = shiftOf(b);
+            const std::vector<std::int32_t> blended =
+                interpolateSections(section[static_cast<std::size_t>(a)], sa,
+                                    section[static_cast<std::size_t>(b)], sb, t, nx_, ny_, sp2_);
+            std::vector<std::int32_t>& out = section[static_cast<std::size_t>(k)];
+            for (std::int32_t p : blended)
+                if (lumenOk(static_cast<std::size_t>(k), static_cast<std::size_t>(p), contentsHu))
+                    out.push_back(p);
+            trimDense(out, static_cast<std::size_t>(k));
+            largestRegion4(out, nx_, ny_);
+            centre[static_cast<std::size_t>(k)] = c;
+            contents[static_cast<std::size_t>(k)] = contentsHu;
         }
-        const std::size_t base = static_cast<std::size_t>(k) * plane_;
-        for (std::int32_t p : section[static_cast<std::size_t>(a)]) {
-            const int i = p % nx_ + sa.x, j = p / nx_ + sa.y;
-            if (i < 0 || i >= nx_ || j < 0 || j >= ny_) continue;
-            const std::size_t w = static_cast<std::size_t>(j) * nx_ + i;
-            if (!other[w]) continue;
-            const std::int16_t hu = ct_.voxels[base + w];
-            if (wallOk(hu) || (!bone_.voxels[base + w] && huOk(hu))) canal_.voxels[base + w] = 1;
-        }
-    }
+    });
     for (int k = kFirst; k <= kLast; ++k)
         for (std::int32_t p : section[static_cast<std::size_t>(k)])
             canal_.voxels[static_cast<std::size_t>(k) * plane_ + static_cast<std::size_t>(p)] = 1;
@@ -507,12 +780,27 @@ void Segmenter::canal() {
     // the lower sacrum) the canal goes on while the spine does: extend the end section by up to
     // extendMm while bone lies within boneNearMm of it and most of it still has canal density.
     const double extendMm = 20.0, boneNearMm = 25.0;
+    constexpr double kTrendMm = 12.0;
+    const auto pixelCentroid = [&](const std::vector<std::int32_t>& r) {
+        glm::dvec2 m(0.0);
+        for (std::int32_t p : r)
+            m += glm::dvec2(p % nx_, p / nx_);
+        return r.empty() ? m : m / static_cast<double>(r.size());
+    };
     int extended = 0;
     for (int dir : {-1, 1}) {
         const int end = dir < 0 ? kFirst : kLast;
         const auto& sec = section[static_cast<std::size_t>(end)];
         if (sec.empty()) continue;
         const glm::dvec2 c = centre[static_cast<std::size_t>(end)];
+        // The canal's drift per slice (pixels) near the end, continued past it (lordosis).
+        const int back = std::max(1, static_cast<int>(std::lround(kTrendMm / sz)));
+        const int ref = std::clamp(end - dir * back, kFirst, kLast);
+        const glm::dvec2 drift =
+            ref == end
+                ? glm::dvec2(0.0)
+                : (pixelCentroid(sec) - pixelCentroid(section[static_cast<std::size_t>(ref)])) /
+                      static_cast<double>(std::abs(end - ref));
         const int ci = static_cast<int>(std::lround(c.x / sp2_.x));
         const int cj = static_cast<int>(std::lround(c.y / sp2_.y));
         const int ri = static_cast<int>(boneNearMm / sp2_.x),
@@ -527,17 +815,22 @@ void Segmenter::canal() {
                         break;
                     }
             if (!boneNear) break;
-            std::size_t ok = 0;
+            const double contentsHu = contents[static_cast<std::size_t>(end)];
+            const glm::dvec2 moved = drift * static_cast<double>(std::abs(k - end));
+            const glm::ivec2 shift(static_cast<int>(std::lround(moved.x)),
+                                   static_cast<int>(std::lround(moved.y)));
+            std::vector<std::int32_t> kept;
             for (std::int32_t p : sec) {
-                const std::size_t w = base + static_cast<std::size_t>(p);
-                if (wallOk(ct_.voxels[w]) || (!bone_.voxels[w] && huOk(ct_.voxels[w]))) ++ok;
+                const int i = p % nx_ + shift.x, j = p / nx_ + shift.y;
+                if (i < 0 || i >= nx_ || j < 0 || j >= ny_) continue;
+                const std::int32_t w = j * nx_ + i;
+                if (lumenOk(static_cast<std::size_t>(k), static_cast<std::size_t>(w), contentsHu))
+                    kept.push_back(w);
             }
-            if (2 * ok < sec.size()) break;
-            for (std::int32_t p : sec) {
-                const std::size_t w = base + static_cast<std::size_t>(p);
-                if (wallOk(ct_.voxels[w]) || (!bone_.voxels[w] && huOk(ct_.voxels[w])))
-                    canal_.voxels[w] = 1;
-            }
+            if (2 * kept.size() < sec.size()) break;
+            trimDense(kept, static_cast<std::size_t>(k));
+            for (std::int32_t p : kept)
+                canal_.voxels[base + static_cast<std::size_t>(p)] = 1;
             ++extended;
         }
     }

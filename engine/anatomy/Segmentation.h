@@ -16,9 +16,13 @@
 //            with enclosed low-density holes filled per slice when they look like marrow (mean HU
 //            above boneFillHu), components below minBoneMl dropped.
 //   canal  = the spinal canal LUMEN: everything inside the bony canal (dural sac + epidural
-//            fat), traced along the spine as the enclosed non-bone hole behind the vertebral body
-//            in each axial slice; levels where the bony ring is open (discs, interlaminar and
-//            foraminal gaps) are bridged from the neighbouring closed rings.
+//            fat, the roots before they enter the foramina), traced along the spine as the
+//            enclosed non-bone hole behind the vertebral body in each axial slice, its edge where
+//            a voxel is half lumen (half-way between the contents and the wall's peak, at least
+//            canalWallHu); appendages narrower than the lumen (root tunnels, foraminal entries)
+//            are opened off. Levels where the bony ring is open (discs, interlaminar and
+//            foraminal gaps) are interpolated from the neighbouring closed rings (shape-based
+//            interpolation of their outlines), without the disc or ligament (canalDenseHu).
 //   lungs  = air (< lungThresholdHu) inside the body in large components (>= minLungMl).
 //   vessels= contrast-filled vessels: vesselLoHu..vesselHiHu, not bone nor next to bone,
 //            components >= minVesselMl. "no contrast found" when there are none.
@@ -54,7 +58,10 @@ struct SegmentationOptions {
     double minBoneMl = 1.0;
     double canalMaxHu = 150.0; // canal contents (CSF, fat, cord) lie in [canalMinHu, canalMaxHu]
     double canalMinHu = -250.0;
-    double canalWallHu = 450.0; // lumen edge: half-way between contents and cortex
+    double canalWallHu = 450.0; // lumen edge toward bone: at least this, or half-way between
+                                // the contents and the wall's peak when that is higher
+    double canalDenseHu = 50.0; // lumen edge toward disc and ligament (70-100 HU) where the
+                                // ring is open: CSF and fat lie below
     double lungThresholdHu = -400.0;
     double minLungMl = 100.0;
     double vesselLoHu = 150.0;

@@ -223,3 +223,40 @@ TEST(DistanceField, FullCtSizedVolumeTiming) {
     // Nearest outside voxel of (256,256,300): the hole's edge at j = 281.
     EXPECT_NEAR(f.atVoxel(256, 256, 300), -(25 * 0.78 - 0.39), 1e-3);
 }
+
+TEST(DistanceField, TallVolumeBeyond16BitSlicesIsExact) {
+    // More slices than the transform's compact 16-bit z codes hold: the 32-bit path.
+    model::ImageGeometry g;
+    g.dims = {3, 2, 33000};
+    g.spacingMm = {0.5, 0.7, 0.25};
+    Mask m(g);
+    const std::array<int, 3> insideK{5, 20000, 32990};
+    for (int k : insideK)
+        m.at(1, 1, k) = 1;
+    const auto f = anatomy::signedDistanceField(m);
+    const std::vector<float> d2 = anatomy::squaredDistanceToMaskMm2(m);
+    for (int k = 0; k < g.dims[2]; k += 7)
+        for (int j = 0; j < 2; ++j)
+            for (int i = 0; i < 3; ++i) {
+                double best = std::numeric_limits<double>::infinity();
+                for (int c : insideK) {
+                    const glm::dvec3 d = glm::dvec3(i - 1, j - 1, k - c) * g.spacingMm;
+                    best = std::min(best, glm::dot(d, d));
+                }
+                ASSERT_NEAR(d2[g.linearIndex(i, j, k)], best, 1e-5 * std::max(1.0, best)) << k;
+                if (m.at(i, j, k)) continue;
+                ASSERT_NEAR(f.atVoxel(i, j, k), std::sqrt(best) - 0.125, 1e-4 * std::max(1.0, best))
+                    << k;
+            }
+    // Inside voxels: the nearest outside voxel is a face neighbour along z (0.25 mm), minus h.
+    EXPECT_NEAR(f.atVoxel(1, 1, 20000), -(0.25 - 0.125), 1e-6);
+}
+
+TEST(DistanceField, CancelledTransformIsEmpty) {
+    Mask m = randomMask({40, 30, 20}, glm::dvec3(1.0), 0.1, 7);
+    CancelToken cancel;
+    cancel.cancel();
+    const Progress progress([](double, std::string_view) {}, &cancel);
+    EXPECT_TRUE(anatomy::signedDistanceField(m, progress).empty());
+    EXPECT_TRUE(anatomy::squaredDistanceToMaskMm2(m, progress).empty());
+}

@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 using namespace precis;
@@ -114,4 +116,28 @@ TEST(MeshDecimation, TimingPrintout) {
                 "error %.4f mm; estimate %.4f mm)\n",
                 mesh.triangleCount(), fast->mesh.triangleCount(), ms(t1 - t0), ms(t2 - t1),
                 measured->report.measuredErrorMm, measured->report.estimatedErrorMm);
+}
+
+TEST(MeshDecimation, MeasuredErrorIsTheExactVertexHausdorffDistance) {
+    // A bumpy sphere, so that the result deviates from many input vertices by different amounts.
+    model::Mesh bumpy = test::icoSphere(kCenter, 30.0, 5);
+    for (auto& p : bumpy.positions) {
+        const glm::dvec3 d = glm::dvec3(p) - kCenter;
+        const double bump = 0.6 * std::sin(0.9 * d.x) * std::cos(0.7 * d.y) * std::sin(0.5 * d.z);
+        p = glm::vec3(kCenter + d * (1.0 + bump / glm::length(d)));
+    }
+    for (double maxErrorMm : {0.1, 0.3, 1.0}) {
+        auto result = anatomy::decimateMesh(bumpy, {.targetRatio = 0.05, .maxErrorMm = maxErrorMm});
+        ASSERT_TRUE(result.has_value());
+        const anatomy::MeshBvh bvh(result->mesh);
+        double worst = 0;
+        for (const auto& p : bumpy.positions)
+            worst = std::max(worst, bvh.closestPoint(glm::dvec3(p)).distanceMm);
+        std::printf("[decimation] bumpy, bound %.1f mm: %zu -> %zu triangles in %d attempts, "
+                    "measured %.4f mm, brute force %.4f mm\n",
+                    maxErrorMm, result->report.trianglesBefore, result->report.trianglesAfter,
+                    result->report.attempts, result->report.measuredErrorMm, worst);
+        EXPECT_NEAR(result->report.measuredErrorMm, worst, 1e-6);
+        EXPECT_LE(result->report.measuredErrorMm, maxErrorMm);
+    }
 }
