@@ -1,5 +1,6 @@
 // The `precis` executable as scripts use it: exit codes, JSON on stdout, files written.
 #include "core/AtomicFile.h"
+#include "support/PrecisCli.h"
 #include "support/TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -9,28 +10,11 @@
 #include <sys/wait.h>
 
 namespace fs = std::filesystem;
+using precis::test::CliRun;
+using precis::test::runPrecis;
 using json = nlohmann::json;
 
 namespace {
-
-struct CliRun {
-    int exitCode = -1;
-    std::string out; // stdout
-    std::string err; // stderr
-};
-
-CliRun runPrecis(const std::string& args, const std::string& env = "") {
-    auto dir = precis::test::makeTempDir("cli-run");
-    std::string cmd = env + " '" PRECIS_EXE "' " + args + " >'" + (dir / "out").string() + "' 2>'" +
-                      (dir / "err").string() + "'";
-    int status = std::system(cmd.c_str());
-    CliRun r;
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = precis::readFile(dir / "out").value_or("");
-    r.err = precis::readFile(dir / "err").value_or("");
-    fs::remove_all(dir);
-    return r;
-}
 
 /// The default phantom, written once for all CLI tests of this process.
 const fs::path& phantomDir() {

@@ -5,6 +5,7 @@
 #include "core/AtomicFile.h"
 #include "export/PlanFile.h"
 #include "export/SlicerMarkups.h"
+#include "support/PrecisCli.h"
 #include "support/TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -24,29 +25,13 @@
 #include <unistd.h>
 
 namespace fs = std::filesystem;
+using precis::test::CliRun;
+using precis::test::runPrecis;
 using json = nlohmann::json;
 using namespace precis;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-struct CliRun {
-    int exitCode = -1;
-    std::string out, err;
-};
-
-CliRun runPrecis(const std::string& args) {
-    auto dir = test::makeTempDir("export-cli-run");
-    std::string cmd = "'" PRECIS_EXE "' " + args + " >'" + (dir / "out").string() + "' 2>'" +
-                      (dir / "err").string() + "'";
-    int status = std::system(cmd.c_str());
-    CliRun r;
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = readFile(dir / "out").value_or("");
-    r.err = readFile(dir / "err").value_or("");
-    fs::remove_all(dir);
-    return r;
-}
 
 std::string quote(const fs::path& p) {
     return "'" + p.string() + "'";

@@ -7,6 +7,7 @@
 #include "dicom/SeriesWriter.h"
 #include "phantom/LumbarPhantom.h"
 #include "support/Orthanc.h"
+#include "support/PrecisCli.h"
 #include "support/TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -25,6 +26,8 @@
 #include <thread>
 
 namespace fs = std::filesystem;
+using precis::test::CliRun;
+using precis::test::runPrecis;
 using precis::ErrorCode;
 using precis::dicom::PacsClient;
 using precis::dicom::PacsConfig;
@@ -273,23 +276,6 @@ TEST_F(Pacs, FailuresNameThePeerAndTheProblem) {
     fs::remove_all(dest);
 }
 
-struct CliRun {
-    int exitCode = -1;
-    std::string out, err;
-};
-
-CliRun runPrecis(const std::string& args) {
-    auto dir = precis::test::makeTempDir("pacs-cli");
-    std::string cmd = "'" PRECIS_EXE "' " + args + " >'" + (dir / "out").string() + "' 2>'" +
-                      (dir / "err").string() + "'";
-    int status = std::system(cmd.c_str());
-    CliRun r;
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = precis::readFile(dir / "out").value_or("");
-    r.err = precis::readFile(dir / "err").value_or("");
-    fs::remove_all(dir);
-    return r;
-}
 
 TEST_F(Pacs, CliFindsGetsAndMovesThenInfoReadsIt) {
     const auto& id = seed().identity;

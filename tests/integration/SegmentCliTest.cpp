@@ -12,6 +12,7 @@
 #include "render/SceneRenderer.h"
 
 #include "support/RenderTestSupport.h"
+#include "support/PrecisCli.h"
 #include "support/TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -27,28 +28,12 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using precis::test::CliRun;
+using precis::test::runPrecis;
 using json = nlohmann::json;
 using namespace precis;
 
 namespace {
-
-struct CliRun {
-    int exitCode = -1;
-    std::string out, err;
-};
-
-CliRun runPrecis(const std::string& args) {
-    auto dir = test::makeTempDir("segment-cli-run");
-    std::string cmd = "'" PRECIS_EXE "' " + args + " >'" + (dir / "out").string() + "' 2>'" +
-                      (dir / "err").string() + "'";
-    int status = std::system(cmd.c_str());
-    CliRun r;
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = readFile(dir / "out").value_or("");
-    r.err = readFile(dir / "err").value_or("");
-    fs::remove_all(dir);
-    return r;
-}
 
 /// A coarser phantom than the default (1.17 x 1.17 x 1.5 mm, same field of view) keeps the CLI
 /// run to a few seconds; what is checked here is the files, not segmentation accuracy.
