@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 using namespace precis;
+using precis::test::Received;
+using precis::test::receiveAll;
 using namespace std::chrono_literals;
 using gui::IgtlExportJob;
 using gui::IgtlJobState;
@@ -47,40 +49,6 @@ IgtlJobStatus pollUntil(const IgtlExportJob& job, const std::function<bool(const
         if (done(s) || secondsSince(t0) > limitS) return s;
         std::this_thread::sleep_for(5ms);
     }
-}
-
-struct Received {
-    std::string type, device;
-    std::vector<std::uint8_t> bytes; // header + body, as on the wire
-};
-
-/// The navigation system's side, with libopenigtlink: whole messages until the peer closes.
-std::vector<Received> receiveAll(igtl::Socket* socket) {
-    std::vector<Received> out;
-    for (;;) {
-        auto header = igtl::MessageHeader::New();
-        header->InitPack();
-        const int n = socket->Receive(header->GetPackPointer(), header->GetPackSize());
-        if (n == 0) break;
-        if (n != header->GetPackSize()) {
-            ADD_FAILURE() << "short header: " << n;
-            break;
-        }
-        const auto* h = static_cast<const std::uint8_t*>(header->GetPackPointer());
-        Received r;
-        r.bytes.assign(h, h + header->GetPackSize());
-        header->Unpack();
-        r.type = header->GetDeviceType();
-        r.device = header->GetDeviceName();
-        const int body = header->GetBodySizeToRead();
-        r.bytes.resize(r.bytes.size() + static_cast<std::size_t>(body));
-        if (body > 0 && socket->Receive(r.bytes.data() + header->GetPackSize(), body) != body) {
-            ADD_FAILURE() << "short body of " << r.type << " " << r.device;
-            break;
-        }
-        out.push_back(std::move(r));
-    }
-    return out;
 }
 
 /// The received messages are the plan's, in `frame` (types, names, the TRAJ coordinates).

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 using namespace precis;
+using precis::test::Received;
+using precis::test::receiveAll;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -35,42 +37,6 @@ const model::DeviceCatalog& catalog() {
 
 double secondsSince(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-struct Received {
-    std::string type, device;
-    std::vector<std::uint8_t> bytes; // header + body
-};
-
-/// The receiver's side with libopenigtlink: whole messages until the peer closes.
-std::vector<Received> receiveAll(igtl::Socket* socket) {
-    std::vector<Received> out;
-    for (;;) {
-        auto header = igtl::MessageHeader::New();
-        header->InitPack();
-        const int n = socket->Receive(header->GetPackPointer(), header->GetPackSize());
-        if (n == 0) break; // closed
-        if (n != header->GetPackSize()) {
-            ADD_FAILURE() << "short header: " << n;
-            break;
-        }
-        // Keep the wire bytes: Unpack converts the header's byte order in place.
-        const auto* h = static_cast<const std::uint8_t*>(header->GetPackPointer());
-        Received r;
-        r.bytes.assign(h, h + header->GetPackSize());
-        header->Unpack();
-        r.type = header->GetDeviceType();
-        r.device = header->GetDeviceName();
-        const int bodySize = header->GetBodySizeToRead();
-        r.bytes.resize(r.bytes.size() + static_cast<std::size_t>(bodySize));
-        if (bodySize > 0 &&
-            socket->Receive(r.bytes.data() + header->GetPackSize(), bodySize) != bodySize) {
-            ADD_FAILURE() << "short body of " << r.type << " " << r.device;
-            break;
-        }
-        out.push_back(std::move(r));
-    }
-    return out;
 }
 
 /// Checks every message a receiver got against the plan, value by value.

@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 #include <igtlMessageBase.h>
 #include <igtlMessageHeader.h>
+#include <igtlSocket.h>
 
 #include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace precis::test {
 
@@ -60,6 +62,43 @@ template <class M> typename M::Pointer unpackIgtl(const std::uint8_t* bytes, std
 
 template <class M> typename M::Pointer unpackIgtl(const exporting::IgtlMessage& m) {
     return unpackIgtl<M>(m.bytes.data(), m.bytes.size());
+}
+
+/// One message as it arrived: its type and device name, and the wire bytes (header + body).
+struct Received {
+    std::string type, device;
+    std::vector<std::uint8_t> bytes; // header + body
+};
+
+/// The receiver's side with libopenigtlink: whole messages until the peer closes.
+inline std::vector<Received> receiveAll(igtl::Socket* socket) {
+    std::vector<Received> out;
+    for (;;) {
+        auto header = igtl::MessageHeader::New();
+        header->InitPack();
+        const int n = socket->Receive(header->GetPackPointer(), header->GetPackSize());
+        if (n == 0) break; // closed
+        if (n != header->GetPackSize()) {
+            ADD_FAILURE() << "short header: " << n;
+            break;
+        }
+        // Keep the wire bytes: Unpack converts the header's byte order in place.
+        const auto* h = static_cast<const std::uint8_t*>(header->GetPackPointer());
+        Received r;
+        r.bytes.assign(h, h + header->GetPackSize());
+        header->Unpack();
+        r.type = header->GetDeviceType();
+        r.device = header->GetDeviceName();
+        const int bodySize = header->GetBodySizeToRead();
+        r.bytes.resize(r.bytes.size() + static_cast<std::size_t>(bodySize));
+        if (bodySize > 0 &&
+            socket->Receive(r.bytes.data() + header->GetPackSize(), bodySize) != bodySize) {
+            ADD_FAILURE() << "short body of " << r.type << " " << r.device;
+            break;
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
 }
 
 } // namespace precis::test
