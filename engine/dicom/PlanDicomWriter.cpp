@@ -59,10 +59,6 @@ Now now() {
     return {d, h};
 }
 
-bool finite(const glm::dvec3& v) {
-    return std::isfinite(v.x) && std::isfinite(v.y) && std::isfinite(v.z);
-}
-
 struct ReferencedImage {
     std::string sopClassUid, sopInstanceUid;
 };
@@ -93,10 +89,7 @@ Result<PlanDicomResult> writePlanRtStruct(const model::Plan& plan, const fs::pat
                     "the plan names no series (series.seriesInstanceUid is empty): a DICOM export "
                     "must reference the planning CT");
     for (const auto& t : plan.trajectories) {
-        bool ok = finite(t.entryLps) && finite(t.targetLps);
-        for (const auto& c : t.controlPointsLps)
-            ok = ok && finite(c);
-        if (!ok)
+        if (!model::hasFiniteCoordinates(t))
             return fail(ErrorCode::InvalidArgument,
                         fmt::format("trajectory '{}' has a non-finite coordinate", t.name));
     }
@@ -307,7 +300,7 @@ Result<PlanDicomResult> writePlanRtStruct(const model::Plan& plan, const fs::pat
     if (options.includeLandmarks) {
         static constexpr std::array<std::uint8_t, 3> kWhite{255, 255, 255};
         for (const model::PlanLandmark& l : plan.landmarks) {
-            if (!finite(l.lps))
+            if (!model::isFinite(l.lps))
                 return fail(ErrorCode::InvalidArgument,
                             fmt::format("landmark '{}' has a non-finite coordinate", l.name));
             if (auto r = addRoi(l.name, l.kind, kWhite, {{"POINT", {l.lps}}}, "MARKER", "LANDMARK");

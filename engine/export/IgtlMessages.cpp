@@ -37,9 +37,6 @@ constexpr std::size_t kDeviceNameBytes = 20;
 constexpr std::size_t kMaxStringBytes = 65535; // STRING length is a uint16
 constexpr std::uint16_t kUtf8Mib = 106;        // IANA MIBenum of UTF-8
 
-bool finite(const glm::dvec3& v) {
-    return std::isfinite(v.x) && std::isfinite(v.y) && std::isfinite(v.z);
-}
 
 struct Builder {
     Frame frame;
@@ -129,10 +126,7 @@ Result<IgtlMessageSet> buildIgtlMessages(const model::Plan& plan,
                         fmt::format("trajectory '{}' uses device '{}', which is not in the device "
                                     "catalogue",
                                     t.name, t.deviceId));
-        bool ok = finite(t.entryLps) && finite(t.targetLps);
-        for (const auto& c : t.controlPointsLps)
-            ok = ok && finite(c);
-        if (!ok)
+        if (!model::hasFiniteCoordinates(t))
             return fail(ErrorCode::InvalidArgument,
                         fmt::format("trajectory '{}' has a non-finite coordinate", t.name));
         if (glm::length(t.entryLps - t.targetLps) < 1e-6)
@@ -143,7 +137,7 @@ Result<IgtlMessageSet> buildIgtlMessages(const model::Plan& plan,
         devices.push_back(d);
     }
     for (const auto& l : plan.landmarks)
-        if (!finite(l.lps))
+        if (!model::isFinite(l.lps))
             return fail(ErrorCode::InvalidArgument,
                         fmt::format("landmark '{}' has a non-finite coordinate", l.name));
     const std::string planJson = planToJson(plan);

@@ -1,6 +1,20 @@
 #include "model/Plan.h"
 
+#include <cmath>
+
 namespace precis::model {
+
+bool isFinite(const glm::dvec3& v) {
+    return std::isfinite(v.x) && std::isfinite(v.y) && std::isfinite(v.z);
+}
+
+bool hasFiniteCoordinates(const Trajectory& t) {
+    if (!isFinite(t.entryLps) || !isFinite(t.targetLps)) return false;
+    for (const glm::dvec3& c : t.controlPointsLps) {
+        if (!isFinite(c)) return false;
+    }
+    return true;
+}
 
 std::vector<glm::dvec3> devicePath(const Trajectory& t) {
     std::vector<glm::dvec3> pts;

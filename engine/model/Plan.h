@@ -60,6 +60,11 @@ struct SafetySettings {
     double tipContactZoneMm = 3.0;  // contact within this of the tip can be intended contact
 };
 
+/// True when x, y and z are finite (no NaN or infinity).
+bool isFinite(const glm::dvec3& lps);
+/// True when entry, target and every control point are finite.
+bool hasFiniteCoordinates(const Trajectory& trajectory);
+
 /// Points of the device axis from entry to tip: entry, control points (leads), target; with
 /// insertionDepthMm > 0 the tip sits at that depth along the path (cut short, or the last
 /// segment extended past the target). LPS mm.

@@ -183,6 +183,7 @@ Result<SafetyScene> SafetyScene::build(const model::LabelMap& labels,
     progress.report(0.65, "Skin surface");
     scene.skin_ = smoothSurface(
         cropBinary(labels, body, [](std::uint8_t v) { return v != 0; }), options.smoothingIterations);
+    if (scene.skin_.normals.size() != scene.skin_.positions.size()) scene.skin_.computeNormals();
     scene.skinBvh_ = anatomy::MeshBvh(scene.skin_);
 
     if (options.distanceFields) {

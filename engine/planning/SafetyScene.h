@@ -50,7 +50,8 @@ public:
     /// nullptr when absent.
     [[nodiscard]] const SceneStructure* find(std::string_view name) const;
     [[nodiscard]] const model::ImageGeometry& geometry() const { return geometry_; }
-    /// Outer body surface (skin), LPS mm, outward; candidate entries for the search.
+    /// Outer body surface (skin), LPS mm, outward, with per-vertex normals; candidate entries
+    /// for the search.
     [[nodiscard]] const model::Mesh& skin() const { return skin_; }
     [[nodiscard]] const anatomy::MeshBvh& skinBvh() const { return skinBvh_; }
     /// Signed distance (mm) to the union of must-avoid structures / of caution structures /

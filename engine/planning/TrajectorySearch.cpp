@@ -147,8 +147,7 @@ Result<TrajectorySearch> TrajectorySearch::run(const SafetyScene& scene,
     search.tipZoneMm_ = tipZoneMm(request.device, request.settings);
     const auto start = Clock::now();
 
-    model::Mesh skin = scene.skin();
-    if (skin.normals.size() != skin.positions.size()) skin.computeNormals();
+    const model::Mesh& skin = scene.skin(); // has per-vertex normals (SafetyScene::build)
     const glm::dvec3 target = request.targetLps;
     const double maxLen = request.device.usableLengthMm;
     auto admissible = [&](const glm::dvec3& p, const glm::dvec3& n) {

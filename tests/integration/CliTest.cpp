@@ -86,14 +86,8 @@ TEST(Cli, PhantomPassesDciodvfy) {
         GTEST_SKIP() << "dciodvfy not installed";
     }
     for (const char* name : {"CT_0001.dcm", "CT_0120.dcm", "CT_0240.dcm"}) {
-        std::string cmd = "dciodvfy '" + (phantomDir() / name).string() + "' 2>&1";
-        std::FILE* p = ::popen(cmd.c_str(), "r");
-        ASSERT_TRUE(p);
-        std::string out;
-        char buf[4096];
-        std::size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-        ::pclose(p);
+        const std::string out =
+            precis::test::runShell("dciodvfy '" + (phantomDir() / name).string() + "' 2>&1");
         EXPECT_EQ(out.find("Error"), std::string::npos) << name << ":\n" << out;
         EXPECT_NE(out.find("CTImage"), std::string::npos) << out;
     }

@@ -214,13 +214,7 @@ TEST(ExportCli, WritesSlicerMarkupsDicomAndAReport) {
         rs = e.path();
     ASSERT_TRUE(rs.filename().string().starts_with("RS_")) << rs;
     if (std::system("command -v dciodvfy >/dev/null 2>&1") == 0) {
-        std::FILE* p = ::popen(("dciodvfy " + quote(rs) + " 2>&1").c_str(), "r");
-        std::string report;
-        char buf[4096];
-        std::size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-            report.append(buf, n);
-        ::pclose(p);
+        const std::string report = test::runShell("dciodvfy " + quote(rs) + " 2>&1");
         EXPECT_EQ(report.find("\nError"), std::string::npos) << report;
         EXPECT_FALSE(report.starts_with("Error")) << report;
     } else if (test::inCi()) {

@@ -258,16 +258,15 @@ std::string writeSeg(const fs::path& file, bool fractional,
 /// dciodvfy's errors for `file` ("" when dicom3tools is not installed or it reports none).
 std::string dciodvfyErrors(const fs::path& file) {
     if (!fs::exists("/usr/bin/dciodvfy")) return {};
-    std::string cmd = "/usr/bin/dciodvfy '" + file.string() + "' 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return {};
-    std::string all, errors;
-    char line[4096];
-    while (std::fgets(line, sizeof line, p)) {
-        all += line;
-        if (std::string_view(line).starts_with("Error")) errors += line;
+    const std::string all = precis::test::runShell("/usr/bin/dciodvfy '" + file.string() + "' 2>&1");
+    std::string errors;
+    std::size_t at = 0;
+    while (at < all.size()) {
+        const std::size_t end = std::min(all.find('\n', at), all.size());
+        const std::string_view line = std::string_view(all).substr(at, end - at);
+        if (line.starts_with("Error")) errors.append(line).append("\n");
+        at = end + 1;
     }
-    pclose(p);
     return errors.empty() ? std::string() : errors + "--- full output ---\n" + all;
 }
 

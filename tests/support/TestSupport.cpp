@@ -1,6 +1,9 @@
 #include "support/TestSupport.h"
 
+#include <sys/wait.h>
+
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string_view>
@@ -12,6 +15,21 @@ std::filesystem::path sharedDir() { return std::filesystem::path(PRECIS_SHARED_D
 
 std::filesystem::path sharedData(const std::string& relative) {
     return sharedDir() / "data" / relative;
+}
+
+std::string runShell(const std::string& command, int* exitCode) {
+    std::string out;
+    std::FILE* p = ::popen(command.c_str(), "r");
+    if (p == nullptr) {
+        if (exitCode) *exitCode = -1;
+        return out;
+    }
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = ::pclose(p);
+    if (exitCode) *exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return out;
 }
 
 bool inCi() {

@@ -13,6 +13,9 @@ std::filesystem::path sharedData(const std::string& relative);
 bool inCi();
 /// A fresh empty temporary directory, removed by the caller or left for inspection on failure.
 std::filesystem::path makeTempDir(const std::string& prefix);
+/// Runs `command` through /bin/sh and returns what it wrote on stdout (redirect stderr in the
+/// command to see it); `exitCode` gets its exit status (-1 when it did not exit normally).
+std::string runShell(const std::string& command, int* exitCode = nullptr);
 /// Where tests write artefacts worth looking at (build/test-output/<name>).
 std::filesystem::path outputDir(const std::string& name);
 

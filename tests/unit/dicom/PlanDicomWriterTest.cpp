@@ -76,13 +76,7 @@ model::Plan planOn(const CtSeries& ct) {
 
 /// dciodvfy's output and whether it reported an error ("" / false when not installed).
 std::pair<std::string, bool> dciodvfy(const fs::path& file) {
-    std::FILE* p = ::popen(("dciodvfy '" + file.string() + "' 2>&1").c_str(), "r");
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    ::pclose(p);
+    const std::string out = test::runShell("dciodvfy '" + file.string() + "' 2>&1");
     bool error = false;
     std::size_t at = 0;
     while (at < out.size()) {

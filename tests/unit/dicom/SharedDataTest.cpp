@@ -18,14 +18,7 @@ nlohmann::json runDicomTruth(const fs::path& dir, bool pixels = false) {
     fs::path script = test::sharedDir() / "peers/dicom_truth/dicom_truth.py";
     std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + dir.string() + "'" +
                       (pixels ? "" : " --no-pixels") + " 2>/dev/null";
-    std::FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return {};
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ::pclose(p);
-    return nlohmann::json::parse(out, nullptr, false);
+    return nlohmann::json::parse(test::runShell(cmd), nullptr, false);
 }
 
 /// dims, spacing, origin and direction of a loaded volume against one dicom_truth.py series.

@@ -17,15 +17,7 @@ using json = nlohmann::json;
 namespace {
 
 std::string run(const std::string& cmd, int* status) {
-    std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    std::string out;
-    if (!p) return out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    *status = ::pclose(p);
-    return out;
+    return test::runShell(cmd + " 2>&1", status);
 }
 
 } // namespace
