@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace precis::anatomy {
@@ -489,6 +490,120 @@ struct LabelField {
     }
 };
 
+/// Union-find root with path halving.
+std::uint32_t findRoot(std::vector<std::uint32_t>& parent, std::uint32_t v) {
+    while (parent[v] != v) v = parent[v] = parent[parent[v]];
+    return v;
+}
+
+/// Moves the vertices of a label surface along their normals so that each connected component
+/// encloses the volume of the voxels it bounds (see IsoSurfaceOptions::preserveLabelVolume).
+///
+/// Every vertex of a label surface away from the grid border sits at the centre of a face between
+/// an inside and an outside voxel, so the faces of a component are known from its vertices, and
+/// the volume the voxel faces enclose follows from the divergence theorem over the x-faces alone
+/// (index space: sum of +-x). Vertices on the border caps (at border voxel centres) stay where they
+/// are, and the target loses what the caps cut off the border voxels. Each pass moves every other
+/// vertex of a component by the same distance along its area-weighted normal, the component's
+/// volume error divided by the volume gradient's size.
+void restoreLabelVolume(model::Mesh& mesh, const model::LabelMap& labels, std::uint8_t label) {
+    const model::ImageGeometry& g = labels.geometry;
+    const std::size_t nv = mesh.positions.size(), nt = mesh.triangleCount();
+    if (nt == 0) return;
+    std::vector<std::uint32_t> parent(nv);
+    for (std::size_t v = 0; v < nv; ++v) parent[v] = static_cast<std::uint32_t>(v);
+    for (std::size_t t = 0; t < nt; ++t)
+        for (int c = 1; c < 3; ++c) {
+            const std::uint32_t a = findRoot(parent, mesh.indices[3 * t]);
+            const std::uint32_t b = findRoot(parent, mesh.indices[3 * t + c]);
+            if (a != b) parent[std::max(a, b)] = std::min(a, b);
+        }
+    std::vector<std::uint32_t> component(nv);
+    std::uint32_t components = 0;
+    for (std::size_t v = 0; v < nv; ++v) {
+        const std::uint32_t r = findRoot(parent, static_cast<std::uint32_t>(v));
+        component[v] = r == v ? components++ : component[r];
+    }
+
+    // Targets in index units (voxels), and which vertices may move.
+    std::vector<double> target(components, 0.0);
+    std::vector<std::uint8_t> movable(nv, 1);
+    constexpr double kTol = 0.01; // of a voxel; positions are float
+    for (std::size_t v = 0; v < nv; ++v) {
+        const glm::dvec3 q = g.indexFromWorld(glm::dvec3(mesh.positions[v]));
+        const glm::dvec3 r = glm::round(q);
+        int halfAxis = -1, halves = 0;
+        for (int a = 0; a < 3; ++a)
+            if (std::abs(std::abs(q[a] - r[a]) - 0.5) < kTol) {
+                halfAxis = a;
+                ++halves;
+            } else if (std::abs(q[a] - r[a]) >= kTol) {
+                halves = 9; // neither: a loop centre
+            }
+        if (halves == 1 && halfAxis == 0) { // an x-face between two voxels
+            const int lo = int(std::floor(q.x));
+            const bool insideLow = lo >= 0 && labels.at(lo, int(r.y), int(r.z)) == label;
+            target[component[v]] += insideLow ? q.x : -q.x;
+        } else if (halves == 0) { // on a border cap, at a border voxel centre
+            movable[v] = 0;
+            const glm::ivec3 i(r);
+            int planes = 0;
+            double keptFraction = 1.0; // of this voxel, inside the caps
+            for (int a = 0; a < 3; ++a) {
+                const int on = (i[a] == 0) + (i[a] == g.dims[a] - 1);
+                planes += on;
+                keptFraction *= 1.0 - 0.5 * on;
+            }
+            if (planes == 0) continue; // not expected: leave it
+            double x = 0;
+            if (i.x == 0) x += 0.5;                         // face at -0.5, outward -x
+            if (i.x == g.dims[0] - 1) x += g.dims[0] - 0.5; // face at dims - 0.5, outward +x
+            // One cap vertex per border plane at this voxel: each takes its share of the voxel
+            // faces' volume and of what the caps cut off the voxel.
+            target[component[v]] += (x - (1.0 - keptFraction)) / planes;
+        }
+    }
+    const double voxelMm3 =
+        std::abs(glm::determinant(g.direction)) * g.spacingMm.x * g.spacingMm.y * g.spacingMm.z;
+    for (double& t : target) t *= voxelMm3;
+
+    std::vector<glm::dvec3> normal(nv);
+    std::vector<double> volume(components), gradient(components);
+    for (int pass = 0; pass < 3; ++pass) {
+        std::fill(normal.begin(), normal.end(), glm::dvec3(0.0));
+        std::fill(volume.begin(), volume.end(), 0.0);
+        std::fill(gradient.begin(), gradient.end(), 0.0);
+        for (std::size_t t = 0; t < nt; ++t) {
+            const std::uint32_t* f = &mesh.indices[3 * t];
+            // Relative to the triangle's first vertex for the cross product, and to a point of
+            // the component for the volume, so float-sized coordinates keep their precision.
+            const glm::dvec3 o(mesh.positions[f[0]]);
+            const glm::dvec3 a = glm::dvec3(mesh.positions[f[1]]) - o;
+            const glm::dvec3 b = glm::dvec3(mesh.positions[f[2]]) - o;
+            const glm::dvec3 n = glm::cross(a, b);
+            for (int c = 0; c < 3; ++c) normal[f[c]] += n;
+            const glm::dvec3 base =
+                o - glm::dvec3(mesh.positions[findRoot(parent, f[0])]); // component's root
+            volume[component[f[0]]] += glm::dot(base, n) / 6.0;
+        }
+        for (std::size_t v = 0; v < nv; ++v)
+            if (movable[v]) gradient[component[v]] += glm::length(normal[v]) / 6.0;
+        bool done = true;
+        std::vector<double> step(components, 0.0);
+        for (std::uint32_t c = 0; c < components; ++c)
+            if (gradient[c] > 0 && std::abs(target[c] - volume[c]) > 1e-6 * std::abs(target[c])) {
+                step[c] = (target[c] - volume[c]) / gradient[c];
+                done = false;
+            }
+        if (done) break;
+        for (std::size_t v = 0; v < nv; ++v) {
+            const double len = glm::length(normal[v]);
+            if (movable[v] && len > 0)
+                mesh.positions[v] += glm::vec3(normal[v] * (step[component[v]] / len));
+        }
+    }
+}
+
 template <class Field>
 model::Mesh extract(const model::ImageGeometry& g, const Field& field,
                     const IsoSurfaceOptions& options, const Progress& progress) {
@@ -499,6 +614,8 @@ model::Mesh extract(const model::ImageGeometry& g, const Field& field,
     if (glm::determinant(g.direction) < 0)
         for (std::size_t t = 0; t + 2 < mesh.indices.size(); t += 3)
             std::swap(mesh.indices[t + 1], mesh.indices[t + 2]);
+    if constexpr (std::is_same_v<Field, LabelField>)
+        if (options.preserveLabelVolume) restoreLabelVolume(mesh, field.m, field.label);
     if (options.computeNormals) mesh.computeNormals();
     return mesh;
 }

@@ -18,6 +18,19 @@ struct IsoSurfaceOptions {
     /// closed by caps on the border voxel centres (watertight). Off: the surface stops open at
     /// the border, as VTK's extractors do (used to compare with them like for like).
     bool closeAtBorder = true;
+    /// Label surfaces only (ignored for extractIsoSurface). The surface through the midpoints
+    /// between voxel centres cuts every convex voxel corner and fills every notch; on smooth
+    /// bodies a few voxels thick the two cancel (within 2 %), but on structures 1-3 voxels thick
+    /// (nerve roots, medial branches) it loses 3-25 % of the label's volume. On: each connected
+    /// component is then moved along its vertex normals by one distance (three Newton passes) so
+    /// that it encloses the volume of its voxels (to about 0.1 %); border caps stay at the border
+    /// voxel centres and count half of those voxels. The topology (closed, oriented) is
+    /// unchanged, and vertices move by small fractions of a voxel (about 0.2 voxel on a chain of
+    /// single voxels, hundredths on bulky bones), so the surface stays within a voxel of the
+    /// label's true boundary. On by default: segmentation meshes, the planner's structure
+    /// surfaces and the safety scene report the label's volume. Off: the plain marching-cubes
+    /// surface (box faces exactly on the voxel faces).
+    bool preserveLabelVolume = true;
 };
 
 /// Surface where the volume crosses `isoHu`; "inside" is value > isoHu.

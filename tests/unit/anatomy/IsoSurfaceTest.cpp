@@ -4,7 +4,9 @@
 
 #include <glm/gtc/matrix_transform.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <numbers>
 
 using namespace precis;
@@ -134,7 +136,7 @@ TEST(IsoSurface, LabelSurfaceOfABoxHasTheBoxVolume) {
     for (int k = 5; k < 15; ++k)
         for (int j = 4; j < 12; ++j)
             for (int i = 2; i < 18; ++i) labels.at(i, j, k) = 7;
-    model::Mesh mesh = anatomy::extractLabelSurface(labels, 7);
+    model::Mesh mesh = anatomy::extractLabelSurface(labels, 7, {.preserveLabelVolume = false});
     EXPECT_TRUE(mesh.isClosedManifold());
     // The 0.5 crossings sit halfway between voxel centres, so faces lie on the voxelised box
     // (16 x 8 x 10 voxels = 8 x 4 x 20 mm); linear interpolation chamfers each of the 12 edges by a
@@ -143,6 +145,50 @@ TEST(IsoSurface, LabelSurfaceOfABoxHasTheBoxVolume) {
     const double chamfer = 4 * lx * (sy * sz / 8) + 4 * ly * (sx * sz / 8) + 4 * lz * (sx * sy / 8);
     EXPECT_NEAR(mesh.signedVolumeMm3(), lx * ly * lz - chamfer, 0.5);
     EXPECT_TRUE(anatomy::extractLabelSurface(labels, 3).empty());
+
+    // By default the surface is moved out to enclose the label's volume, still closed, and by a
+    // small fraction of a voxel (at most the chamfer's depth, half a voxel's diagonal).
+    model::Mesh preserved = anatomy::extractLabelSurface(labels, 7);
+    EXPECT_TRUE(preserved.isClosedManifold());
+    EXPECT_NEAR(preserved.signedVolumeMm3(), lx * ly * lz, 1e-3 * lx * ly * lz);
+    ASSERT_EQ(preserved.positions.size(), mesh.positions.size());
+    double moved = 0;
+    for (std::size_t v = 0; v < mesh.positions.size(); ++v)
+        moved = std::max(moved, double(glm::length(preserved.positions[v] - mesh.positions[v])));
+    EXPECT_LT(moved, 0.5 * std::sqrt(sy * sy + sz * sz));
+}
+
+TEST(IsoSurface, LabelVolumeIsPreservedOnThinChainsCavitiesAndBorderCaps) {
+    model::ImageGeometry g;
+    g.dims = {24, 20, 16};
+    g.spacingMm = {0.8, 0.7, 1.2};
+    g.direction = glm::dmat3(glm::rotate(glm::dmat4(1.0), 0.4, glm::dvec3(1, 2, 3)));
+    model::LabelMap labels(g, 0);
+    std::size_t voxels = 0;
+    auto set = [&](int i, int j, int k) {
+        if (labels.at(i, j, k) != 5) ++voxels;
+        labels.at(i, j, k) = 5;
+    };
+    for (int i = 2; i < 20; ++i) set(i, 3 + i / 4, 4 + i / 6); // a staircase chain of single voxels
+    for (int k = 8; k < 14; ++k) // a hollow box (outer and inner surface)
+        for (int j = 8; j < 16; ++j)
+            for (int i = 6; i < 14; ++i)
+                if (k == 8 || k == 13 || j == 8 || j == 15 || i == 6 || i == 13) set(i, j, k);
+    for (int k = 0; k < 4; ++k) // a block on the grid's corner (capped on three sides)
+        for (int j = 0; j < 5; ++j)
+            for (int i = 18; i < 24; ++i) set(i, j, k);
+    const double voxelMm3 = 0.8 * 0.7 * 1.2;
+    const model::Mesh plain = anatomy::extractLabelSurface(labels, 5, {.preserveLabelVolume = false});
+    const model::Mesh mesh = anatomy::extractLabelSurface(labels, 5);
+    EXPECT_TRUE(mesh.isClosedManifold());
+    // The corner block's caps sit on its border voxel centres: half a voxel less on each of its
+    // three capped sides (6 x 5, 6 x 4 and 5 x 4 faces), less the overlaps at the edges.
+    const double capped = (0.5 * (30 + 24 + 20) - 0.25 * (6 + 5 + 4) + 0.125) * voxelMm3;
+    const double want = double(voxels) * voxelMm3 - capped;
+    std::cout << "[ volume ] label " << want << " mm3, plain " << plain.signedVolumeMm3()
+              << " mm3, preserved " << mesh.signedVolumeMm3() << " mm3\n";
+    EXPECT_LT(plain.signedVolumeMm3(), 0.97 * want); // the chain loses half its volume
+    EXPECT_NEAR(mesh.signedVolumeMm3(), want, 0.01 * want);
 }
 
 TEST(IsoSurface, OpenBorderModeStopsAtTheBorderLikeOtherExtractors) {
