@@ -17,8 +17,10 @@
 
 #include <glm/glm.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace precis::anatomy {
@@ -52,11 +54,22 @@ struct ImportedMesh {
 
 /// Reads a mesh file. NotFound when the file is missing; ParseError (naming the file, with
 /// Assimp's message as detail) for truncated, corrupt or unsupported files and for files without
-/// triangles. Missing material (.mtl) or texture files are warnings, not errors. Warnings:
+/// triangles or with coordinates that are not finite. Missing material (.mtl) or texture files
+/// are warnings, not errors. Warnings:
 /// "assumed-unit", "missing-material", "dropped-primitives", "suspicious-size" (a mesh under
 /// 1 mm or over 5 m across after scaling: the unit is probably wrong), "mirrored".
 [[nodiscard]] Result<ImportedMesh> importMesh(const std::filesystem::path& file,
                                               const MeshImportOptions& options = {});
+
+/// The same from bytes in memory (a file already read, a network buffer, a fuzzer's input).
+/// `name` stands for the file: its extension picks the format (.stl, .obj, .ply, .gltf, .glb;
+/// Assimp sniffs the content when it has none) and every message names it. A .gltf must have its
+/// buffers embedded (data URIs), and an OBJ's material files are not looked for (no
+/// "missing-material"). ParseError naming `name` for empty, truncated, corrupt or unsupported
+/// bytes and for bytes without triangles.
+[[nodiscard]] Result<ImportedMesh> importMeshFromMemory(std::span<const std::uint8_t> bytes,
+                                                        const std::string& name,
+                                                        const MeshImportOptions& options = {});
 
 enum class MeshFileFormat {
     FromExtension, // .stl, .obj, .ply, .gltf, .glb
