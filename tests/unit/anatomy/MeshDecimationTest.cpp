@@ -112,6 +112,11 @@ TEST(MeshDecimation, TimingPrintout) {
     auto t2 = std::chrono::steady_clock::now();
     ASSERT_TRUE(fast.has_value());
     ASSERT_TRUE(measured.has_value());
+    // 2 M triangles take the split path (pieces simplified in parallel, seams kept): the target
+    // is met and the measured error is within the bound. (The UV sphere's pole fans do not stay
+    // closed even when simplified whole, so closedness is not asserted here.)
+    EXPECT_TRUE(fast->report.reachedTarget);
+    EXPECT_LE(measured->report.measuredErrorMm, 0.5);
     std::printf("[timing] decimation %zu -> %zu triangles: %.0f ms (%.0f ms with the measured "
                 "error %.4f mm; estimate %.4f mm)\n",
                 mesh.triangleCount(), fast->mesh.triangleCount(), ms(t1 - t0), ms(t2 - t1),
