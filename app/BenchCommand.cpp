@@ -6,6 +6,7 @@
 #include "core/Parallel.h"
 #include "anatomy/DistanceField.h"
 #include "anatomy/IsoSurface.h"
+#include "anatomy/MeshBvh.h"
 #include "anatomy/MeshDecimation.h"
 #include "anatomy/MeshSmoothing.h"
 #include "dicom/SeriesReader.h"
@@ -347,8 +348,9 @@ int benchMesh(const Args& a) {
 #ifdef PRECIS_HAVE_GUI
 /// `precis bench render [--frames N]`: the phantom scene with every structure (one label surface
 /// each, as the planner shows them) drawn offscreen at 1280x720 and 1920x1080: the still frame
-/// (full detail) and the interactive frame (level of detail, <= 250 k triangles), each frame
-/// including the 1:1 copy into the target and its readback, as a screenshot does.
+/// (display level, StructureMeshes.h) and the interactive frame (level of detail, <= 250 k
+/// triangles, SceneRenderer's interactive quality), each frame including the copy into the
+/// target and its readback, as a screenshot does.
 int benchRender(const Args& a) {
     if (auto ok = allowOnly(a, {"--frames"}); !ok) return reportError(ok.error());
     if (a.positional.size() != 1)
@@ -375,7 +377,7 @@ int benchRender(const Args& a) {
     std::vector<render::Drawable> still, interactive;
     model::Bounds bounds{glm::dvec3(1e300), glm::dvec3(-1e300)};
     for (const auto& m : meshes) {
-        auto full = render::GpuMesh::upload(**ctx, m.full);
+        auto full = render::GpuMesh::upload(**ctx, gui::stillMesh(m));
         if (!full) return reportError(full.error());
         std::shared_ptr<const render::GpuMesh> small = *full;
         if (!m.lod.empty()) {
@@ -400,12 +402,31 @@ int benchRender(const Args& a) {
                 (*ctx)->deviceName().c_str(), (*ctx)->deviceApiVersion().c_str(),
                 int((*ctx)->msaaSamples()), (*ctx)->validationEnabled() ? "on" : "off",
                 cpuModel().c_str());
-    std::printf("scene: %zu structures, %zu triangles full detail, %zu with level of detail "
-                "(budget %zu, decimation error <= %.2f mm estimated)\n",
-                meshes.size(), lod.fullTriangles, lod.lodTriangles, gui::kInteractiveTriangleBudget,
-                lod.maxEstimatedErrorMm);
-    std::printf("prepare: phantom %.2f s, surfaces %.2f s, level of detail %.2f s\n\n", phantomS,
-                extractS, lodS);
+    // The display level's exact deviation: every label-surface vertex's distance to its
+    // structure's display mesh (the display vertices are label-surface vertices, at 0).
+    t0 = Clock::now();
+    std::vector<double> deviation(meshes.size(), 0.0);
+    parallelFor(0, meshes.size(), [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) {
+            if (meshes[i].display.empty()) continue;
+            const anatomy::MeshBvh bvh(meshes[i].display);
+            for (const glm::vec3& p : meshes[i].full.positions)
+                deviation[i] = std::max(deviation[i], bvh.closestPoint(glm::dvec3(p)).distanceMm);
+        }
+    }, meshes.size());
+    const double measureS = secondsSince(t0);
+    std::printf("scene: %zu structures; triangles: %zu label surfaces, %zu still frame (display level, "
+                "<= %.2f mm estimated, %.3f mm measured at every vertex), %zu interactive (budget %zu, "
+                "<= %.2f mm estimated)\n",
+                meshes.size(), lod.fullTriangles, lod.displayTriangles, gui::kDisplayErrorMm,
+                *std::max_element(deviation.begin(), deviation.end()), lod.lodTriangles,
+                gui::kInteractiveTriangleBudget, lod.maxEstimatedErrorMm);
+    std::printf("interactive frames: %.0f%% of the view size, no MSAA, back faces of translucent "
+                "surfaces culled\n",
+                100.0 * render::SceneRenderer::kInteractiveScale);
+    std::printf("prepare: phantom %.2f s, surfaces %.2f s, levels of detail %.2f s (measuring the "
+                "display level %.2f s)\n\n",
+                phantomS, extractS, lodS, measureS);
     std::printf("%-11s %-12s %10s %10s %10s %8s\n", "size", "frame", "triangles", "median ms",
                 "p95 ms", "fps");
     struct Size {
@@ -429,7 +450,9 @@ int benchRender(const Args& a) {
                 Result<void> prepared;
                 auto done = (*ctx)->submitImmediate([&](VkCommandBuffer cmd) {
                     const auto& t = **target;
-                    prepared = (*renderer)->prepare(cmd, scene, cam, t.extent());
+                    prepared = (*renderer)->prepare(cmd, scene, cam, t.extent(),
+                                                    moving ? render::FrameQuality::Interactive
+                                                           : render::FrameQuality::Still);
                     t.beginRenderPass(cmd);
                     (*renderer)->record(cmd, {0, 0, float(size.w), float(size.h)});
                     t.endRenderPassAndCopy(cmd);

@@ -8,6 +8,14 @@ layout(push_constant) uniform Push {
     vec4 color;    // sRGB-encoded RGBA
 } pc;
 
+// Clipping (SceneRenderer's ClipState): keep dot(plane.xyz, p) + plane.w >= 0 and
+// boxMin <= p <= boxMax; disabled parts hold values that never clip.
+layout(set = 0, binding = 0) uniform Clip {
+    vec4 plane;
+    vec4 boxMin;
+    vec4 boxMax;
+} clip;
+
 layout(location = 0) in vec3 inPosition;
 layout(location = 1) in vec3 inNormal;
 
@@ -20,4 +28,11 @@ void main() {
     vViewNormal = vec3(dot(pc.viewRow0.xyz, inNormal), dot(pc.viewRow1.xyz, inNormal),
                        dot(pc.viewRow2.xyz, inNormal));
     gl_Position = pc.clipFromWorld * p;
+    gl_ClipDistance[0] = dot(clip.plane.xyz, inPosition) + clip.plane.w;
+    gl_ClipDistance[1] = inPosition.x - clip.boxMin.x;
+    gl_ClipDistance[2] = inPosition.y - clip.boxMin.y;
+    gl_ClipDistance[3] = inPosition.z - clip.boxMin.z;
+    gl_ClipDistance[4] = clip.boxMax.x - inPosition.x;
+    gl_ClipDistance[5] = clip.boxMax.y - inPosition.y;
+    gl_ClipDistance[6] = clip.boxMax.z - inPosition.z;
 }

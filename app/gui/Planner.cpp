@@ -456,7 +456,7 @@ void Planner::rebuildOverlays(render::Context& ctx) {
             error("Could not show the trajectory " + m.trajectory + ": " + describe(gpu.error()));
             continue;
         }
-        drawables_.push_back({*gpu, color, true});
+        drawables_.push_back({*gpu, color, true, false}); // never clipped
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include "anatomy/IsoSurface.h"
 #include "anatomy/MeshDecimation.h"
+#include "anatomy/MeshDrawOrder.h"
 #include "core/Parallel.h"
 
 #include <algorithm>
@@ -71,6 +72,7 @@ std::vector<StructureMesh> extractStructureMeshes(const model::LabelMap& labels,
             if (progress.cancelled()) return;
             const auto sub = crop(labels, boxes[out[i].info.label]);
             out[i].full = anatomy::extractLabelSurface(sub, out[i].info.label);
+            anatomy::optimizeDrawOrder(out[i].full);
             progress.report(double(++done) / double(std::max<std::size_t>(1, out.size())),
                             "Building structure surfaces");
         }
@@ -83,30 +85,50 @@ LodReport buildLevelOfDetail(std::vector<StructureMesh>& meshes, std::size_t tri
                              double maxErrorMm) {
     LodReport report;
     for (const auto& m : meshes) report.fullTriangles += m.full.triangleCount();
-    if (report.fullTriangles <= triangleBudget || report.fullTriangles == 0) {
+    auto decimate = [](const model::Mesh& in, std::size_t target, double errorMm,
+                       double* estimateMm = nullptr) -> model::Mesh {
+        anatomy::DecimationOptions o;
+        o.targetTriangleCount = std::max<std::size_t>(target, 16);
+        o.maxErrorMm = errorMm;
+        // meshoptimizer's own estimate steers the bound: measuring it exactly costs more than
+        // the decimation itself (`precis bench render` measures the display level's).
+        o.measureError = false;
+        auto d = anatomy::decimateMesh(in, o);
+        if (!d) return {};
+        if (estimateMm) *estimateMm = d->report.estimatedErrorMm;
+        model::Mesh out = std::move(d->mesh);
+        anatomy::optimizeDrawOrder(out);
+        return out;
+    };
+    // One structure per chunk: sizes differ a lot, so fine-grained chunks balance the workers.
+    parallelFor(0, meshes.size(), [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) {
+            auto& m = meshes[i];
+            m.display = {};
+            const std::size_t n = m.full.triangleCount();
+            if (n < 64) continue;
+            model::Mesh d = decimate(m.full, 16, kDisplayErrorMm);
+            if (!d.empty() && d.triangleCount() < n * 9 / 10) m.display = std::move(d);
+        }
+    }, meshes.size());
+    report.displayTriangles = triangleCount(meshes, false);
+    if (report.displayTriangles <= triangleBudget || report.displayTriangles == 0) {
         for (auto& m : meshes) m.lod = {};
-        report.lodTriangles = report.fullTriangles;
+        report.lodTriangles = report.displayTriangles;
         return report;
     }
-    const double keep = double(triangleBudget) / double(report.fullTriangles);
+    const double keep = double(triangleBudget) / double(report.displayTriangles);
     std::vector<double> errors(meshes.size(), 0.0);
     parallelFor(0, meshes.size(), [&](std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i) {
             auto& m = meshes[i];
             m.lod = {};
-            const std::size_t n = m.full.triangleCount();
+            const model::Mesh& still = stillMesh(m);
+            const std::size_t n = still.triangleCount();
             const auto target = static_cast<std::size_t>(double(n) * keep);
             if (n < 64 || target >= n) continue; // tiny: not worth a copy
-            anatomy::DecimationOptions o;
-            o.targetTriangleCount = std::max<std::size_t>(target, 16);
-            o.maxErrorMm = maxErrorMm;
-            // meshoptimizer's own estimate steers the bound: measuring it exactly costs more
-            // than the decimation itself, and the lod copy is only shown while moving.
-            o.measureError = false;
-            auto d = anatomy::decimateMesh(m.full, o);
-            if (!d) continue;
-            errors[i] = d->report.estimatedErrorMm;
-            if (d->report.trianglesAfter < n) m.lod = std::move(d->mesh);
+            model::Mesh d = decimate(still, target, maxErrorMm, &errors[i]);
+            if (!d.empty() && d.triangleCount() < n) m.lod = std::move(d);
         }
     }, meshes.size());
     report.lodTriangles = triangleCount(meshes, true);
@@ -117,7 +139,7 @@ LodReport buildLevelOfDetail(std::vector<StructureMesh>& meshes, std::size_t tri
 std::size_t triangleCount(std::span<const StructureMesh> meshes, bool interactive) {
     std::size_t n = 0;
     for (const auto& m : meshes)
-        n += interactive && !m.lod.empty() ? m.lod.triangleCount() : m.full.triangleCount();
+        n += interactive && !m.lod.empty() ? m.lod.triangleCount() : stillMesh(m).triangleCount();
     return n;
 }
 

@@ -258,6 +258,9 @@ Result<std::unique_ptr<Context>> Context::create(const ContextOptions& options) 
     VkPhysicalDeviceFeatures enabled{};
     enabled.independentBlend = supported.independentBlend;
     ctx->independentBlend_ = supported.independentBlend == VK_TRUE;
+    // Clip distances cut meshes at the 3D view's clipping plane and box.
+    enabled.shaderClipDistance = supported.shaderClipDistance;
+    ctx->clipDistance_ = supported.shaderClipDistance == VK_TRUE;
     VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
     dci.pEnabledFeatures = &enabled;
     dci.queueCreateInfoCount = 1;

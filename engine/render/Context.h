@@ -64,6 +64,8 @@ public:
     [[nodiscard]] VkFormat depthFormat() const { return depthFormat_; }
     /// The independentBlend feature (enabled when the device has it; needed for transparency).
     [[nodiscard]] bool independentBlend() const { return independentBlend_; }
+    /// The shaderClipDistance feature (enabled when the device has it; needed for clipping).
+    [[nodiscard]] bool clipDistance() const { return clipDistance_; }
     [[nodiscard]] std::optional<std::uint32_t> findMemoryType(std::uint32_t typeBits,
                                                               VkMemoryPropertyFlags flags) const;
 
@@ -101,6 +103,7 @@ private:
     bool validation_ = false;
     bool presentation_ = false;
     bool independentBlend_ = false;
+    bool clipDistance_ = false;
     std::unique_ptr<ValidationLog> log_;
 
     struct PendingDestroy {

@@ -58,6 +58,11 @@ struct BackgroundPush {
 
 constexpr VkFormat kColorFormat = VK_FORMAT_R8G8B8A8_UNORM;
 constexpr std::uint32_t kSubpassOpaque = 0, kSubpassTranslucent = 1, kSubpassComposite = 2;
+// Shader modules by index, in the order SceneRenderer::create adds them.
+enum Module : std::size_t {
+    kModMeshVert, kModMeshFrag, kModMeshOitFrag, kModBackgroundVert, kModBackgroundFrag,
+    kModFullscreenVert, kModCompositeFrag, kModCompositeMsFrag, kModBlitFrag
+};
 
 bool blendableTarget(VkPhysicalDevice pd, VkFormat f) {
     VkFormatProperties fp;
@@ -207,15 +212,62 @@ Result<VkDescriptorSetLayout> makeSetLayout(VkDevice device, VkDescriptorType ty
 
 } // namespace
 
+struct SceneRenderer::Variant {
+    VkSampleCountFlagBits samples = VK_SAMPLE_COUNT_1_BIT;
+    float scale = 1.0f; // of the view's size
+    VkSampler blitSampler = VK_NULL_HANDLE;
+    VkRenderPass pass = VK_NULL_HANDLE;
+    VkPipeline background = VK_NULL_HANDLE, opaque = VK_NULL_HANDLE, translucent = VK_NULL_HANDLE,
+               composite = VK_NULL_HANDLE;
+    std::unique_ptr<SliceRenderer> planes;
+    // Size-dependent (recreated on resize; the old ones go through deferred deletion).
+    VkExtent2D extent{0, 0};
+    detail::Image color, depth, accum, reveal, resolved;
+    VkFramebuffer framebuffer = VK_NULL_HANDLE;
+    VkDescriptorSet compositeSet = VK_NULL_HANDLE, blitSet = VK_NULL_HANDLE;
+};
+
+namespace {
+
+// Matches the uniform block of mesh.vert; one block per clip state, 256 bytes apart (the largest
+// minUniformBufferOffsetAlignment Vulkan allows).
+struct ClipBlock {
+    float plane[4];  // keep dot(xyz, p) + w >= 0
+    float boxMin[4]; // keep p >= boxMin (xyz)
+    float boxMax[4]; // keep p <= boxMax (xyz)
+};
+constexpr VkDeviceSize kClipStride = 256;
+constexpr float kFar = 1e20f; // "no limit" in a clip distance
+
+ClipBlock clipBlock(const ClipState& c) {
+    ClipBlock b{{0, 0, 0, 1}, {-kFar, -kFar, -kFar, 0}, {kFar, kFar, kFar, 0}};
+    if (c.planeEnabled) {
+        const glm::dvec3 n = glm::normalize(c.planeNormal);
+        b.plane[0] = float(n.x), b.plane[1] = float(n.y), b.plane[2] = float(n.z);
+        b.plane[3] = float(-glm::dot(n, c.planePointMm));
+    }
+    if (c.boxEnabled)
+        for (int a = 0; a < 3; ++a) {
+            b.boxMin[a] = float(c.boxMinMm[a]);
+            b.boxMax[a] = float(c.boxMaxMm[a]);
+        }
+    return b;
+}
+
+} // namespace
+
 Result<std::unique_ptr<SceneRenderer>> SceneRenderer::create(Context& ctx, VkRenderPass targetPass,
                                                              VkSampleCountFlagBits targetSamples) {
     std::unique_ptr<SceneRenderer> r(new SceneRenderer(ctx));
     VkDevice dev = ctx.device();
-    r->samples_ = ctx.msaaSamples();
     const VkPhysicalDevice pd = ctx.physicalDevice();
     if (!ctx.independentBlend())
         return fail(ErrorCode::DeviceError,
                     "the GPU lacks independent blending (needed for transparent structures); "
+                    "update the driver or use Mesa's lavapipe");
+    if (!ctx.clipDistance())
+        return fail(ErrorCode::DeviceError,
+                    "the GPU lacks shader clip distances (needed for the clipping plane and box); "
                     "update the driver or use Mesa's lavapipe");
     if (!blendableTarget(pd, kColorFormat))
         return fail(ErrorCode::DeviceError, "the GPU cannot render to 8-bit RGBA images");
@@ -224,11 +276,16 @@ Result<std::unique_ptr<SceneRenderer>> SceneRenderer::create(Context& ctx, VkRen
     if (!blendableTarget(pd, r->accumFormat_) || !blendableTarget(pd, r->revealFormat_))
         return fail(ErrorCode::DeviceError,
                     "the GPU cannot blend into float images (needed for transparency)");
-    auto pass = createScenePass(dev, ctx.depthFormat(), r->accumFormat_, r->revealFormat_, r->samples_);
-    if (!pass) return std::unexpected(pass.error());
-    r->scenePass_ = *pass;
 
-    auto meshLayout = detail::makePipelineLayout(dev, {}, VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT,
+    VkDescriptorSetLayoutBinding clipBinding{0, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 1,
+                                             VK_SHADER_STAGE_VERTEX_BIT, nullptr};
+    VkDescriptorSetLayoutCreateInfo clci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+    clci.bindingCount = 1;
+    clci.pBindings = &clipBinding;
+    PRECIS_VK_TRY(vkCreateDescriptorSetLayout(dev, &clci, nullptr, &r->clipSetLayout_),
+                  "creating a descriptor set layout");
+    auto meshLayout = detail::makePipelineLayout(dev, std::span(&r->clipSetLayout_, 1),
+                                                 VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT,
                                                  sizeof(MeshPush));
     if (!meshLayout) return std::unexpected(meshLayout.error());
     r->meshLayout_ = *meshLayout;
@@ -246,127 +303,181 @@ Result<std::unique_ptr<SceneRenderer>> SceneRenderer::create(Context& ctx, VkRen
     if (!blitSetLayout) return std::unexpected(blitSetLayout.error());
     r->blitSetLayout_ = *blitSetLayout;
     auto blitLayout = detail::makePipelineLayout(dev, std::span(&r->blitSetLayout_, 1),
-                                                 VK_SHADER_STAGE_FRAGMENT_BIT, sizeof(float) * 2);
+                                                 VK_SHADER_STAGE_FRAGMENT_BIT, sizeof(float) * 4);
     if (!blitLayout) return std::unexpected(blitLayout.error());
     r->blitLayout_ = *blitLayout;
 
-    detail::ShaderModules modules(dev);
-    const bool msaa = r->samples_ != VK_SAMPLE_COUNT_1_BIT;
-    struct Code {
-        const std::uint32_t* code;
-        std::size_t bytes;
-    };
-    const Code codes[] = {{kMeshVert, sizeof(kMeshVert)},           {kMeshFrag, sizeof(kMeshFrag)},
-                          {kMeshOitFrag, sizeof(kMeshOitFrag)},     {kBackgroundVert, sizeof(kBackgroundVert)},
-                          {kBackgroundFrag, sizeof(kBackgroundFrag)}, {kFullscreenVert, sizeof(kFullscreenVert)},
-                          msaa ? Code{kCompositeMsFrag, sizeof(kCompositeMsFrag)}
-                               : Code{kCompositeFrag, sizeof(kCompositeFrag)},
-                          {kBlitFrag, sizeof(kBlitFrag)}};
-    std::vector<VkShaderModule> m;
-    for (const auto& c : codes) {
-        auto mod = modules.add(c.code, c.bytes);
-        if (!mod) return std::unexpected(mod.error());
-        m.push_back(*mod);
+    r->modules_ = std::make_unique<detail::ShaderModules>(dev);
+    for (const auto& [code, bytes] :
+         {std::pair{kMeshVert, sizeof(kMeshVert)}, {kMeshFrag, sizeof(kMeshFrag)},
+          {kMeshOitFrag, sizeof(kMeshOitFrag)}, {kBackgroundVert, sizeof(kBackgroundVert)},
+          {kBackgroundFrag, sizeof(kBackgroundFrag)}, {kFullscreenVert, sizeof(kFullscreenVert)},
+          {kCompositeFrag, sizeof(kCompositeFrag)}, {kCompositeMsFrag, sizeof(kCompositeMsFrag)},
+          {kBlitFrag, sizeof(kBlitFrag)}})
+        if (auto mod = r->modules_->add(code, bytes); !mod) return std::unexpected(mod.error());
+    // Copy into the target (its render pass, subpass 0).
+    detail::PipelineDesc d;
+    d.renderPass = targetPass, d.samples = targetSamples;
+    d.vert = r->modules_->modules[kModFullscreenVert], d.frag = r->modules_->modules[kModBlitFrag];
+    d.layout = r->blitLayout_;
+    auto blit = detail::makePipeline(dev, d);
+    if (!blit) return std::unexpected(blit.error());
+    r->blit_ = *blit;
+
+    VkSamplerCreateInfo sci{VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO};
+    sci.magFilter = sci.minFilter = VK_FILTER_NEAREST;
+    sci.addressModeU = sci.addressModeV = sci.addressModeW = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE;
+    PRECIS_VK_TRY(vkCreateSampler(dev, &sci, nullptr, &r->nearest_), "creating a sampler");
+    sci.magFilter = sci.minFilter = VK_FILTER_LINEAR;
+    PRECIS_VK_TRY(vkCreateSampler(dev, &sci, nullptr, &r->linear_), "creating a sampler");
+    // Sets are replaced on resize while frames in flight may still use the old ones.
+    VkDescriptorPoolSize sizes[3]{{VK_DESCRIPTOR_TYPE_INPUT_ATTACHMENT, 32},
+                                  {VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 16},
+                                  {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 2}};
+    VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    pci.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
+    pci.maxSets = 34;
+    pci.poolSizeCount = 3;
+    pci.pPoolSizes = sizes;
+    PRECIS_VK_TRY(vkCreateDescriptorPool(dev, &pci, nullptr, &r->pool_), "creating a descriptor pool");
+
+    auto clipBuffer = detail::Buffer::create(ctx, 2 * kClipStride,
+                                             VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                             VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+    if (!clipBuffer) return std::unexpected(clipBuffer.error());
+    r->clipBuffer_ = std::move(*clipBuffer);
+    const VkDescriptorSetLayout clipLayouts[2] = {r->clipSetLayout_, r->clipSetLayout_};
+    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    ai.descriptorPool = r->pool_;
+    ai.descriptorSetCount = 2;
+    ai.pSetLayouts = clipLayouts;
+    VkDescriptorSet clipSets[2]{};
+    PRECIS_VK_TRY(vkAllocateDescriptorSets(dev, &ai, clipSets), "allocating descriptor sets");
+    r->clipSet_ = clipSets[0], r->noClipSet_ = clipSets[1];
+    VkDescriptorBufferInfo bi[2]{{r->clipBuffer_.handle(), 0, sizeof(ClipBlock)},
+                                 {r->clipBuffer_.handle(), kClipStride, sizeof(ClipBlock)}};
+    VkWriteDescriptorSet w[2]{};
+    for (int i = 0; i < 2; ++i) {
+        w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+        w[i].dstSet = clipSets[i];
+        w[i].descriptorCount = 1;
+        w[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
+        w[i].pBufferInfo = &bi[i];
     }
-    auto build = [&](VkPipeline& out, detail::PipelineDesc d) -> Result<void> {
+    vkUpdateDescriptorSets(dev, 2, w, 0, nullptr);
+
+    // The still variant now (every caller needs it); the interactive one on first use.
+    auto& still = r->variants_[int(FrameQuality::Still)];
+    still = std::make_unique<Variant>();
+    still->samples = ctx.msaaSamples();
+    still->blitSampler = r->nearest_;
+    if (auto b = r->buildVariant(*still); !b) return std::unexpected(b.error());
+    return r;
+}
+
+Result<void> SceneRenderer::buildVariant(Variant& v) {
+    VkDevice dev = ctx_->device();
+    auto pass = createScenePass(dev, ctx_->depthFormat(), accumFormat_, revealFormat_, v.samples);
+    if (!pass) return std::unexpected(pass.error());
+    v.pass = *pass;
+    const auto& m = modules_->modules;
+    auto build = [&](VkPipeline& out, const detail::PipelineDesc& d) -> Result<void> {
         auto p = detail::makePipeline(dev, d);
         if (!p) return std::unexpected(p.error());
         out = *p;
         return {};
     };
     detail::PipelineDesc d;
-    d.renderPass = r->scenePass_;
-    d.samples = r->samples_;
+    d.renderPass = v.pass;
+    d.samples = v.samples;
     // Background: subpass 0, no depth.
-    d.vert = m[3], d.frag = m[4], d.layout = r->backgroundLayout_;
-    if (auto x = build(r->background_, d); !x) return std::unexpected(x.error());
+    d.vert = m[kModBackgroundVert], d.frag = m[kModBackgroundFrag], d.layout = backgroundLayout_;
+    if (auto x = build(v.background, d); !x) return x;
     // Opaque meshes: depth test + write.
-    d.vert = m[0], d.frag = m[1], d.layout = r->meshLayout_, d.meshInput = true;
+    d.vert = m[kModMeshVert], d.frag = m[kModMeshFrag], d.layout = meshLayout_, d.meshInput = true;
     d.depthTest = d.depthWrite = true;
-    if (auto x = build(r->opaque_, d); !x) return std::unexpected(x.error());
+    if (auto x = build(v.opaque, d); !x) return x;
     // Translucent meshes: subpass 1, depth test only, OIT accumulation into two targets.
-    d.frag = m[2], d.subpass = kSubpassTranslucent, d.depthWrite = false;
+    d.frag = m[kModMeshOitFrag], d.subpass = kSubpassTranslucent, d.depthWrite = false;
     d.blend = detail::BlendMode::OitAccum, d.colorAttachments = 2;
-    if (auto x = build(r->translucent_, d); !x) return std::unexpected(x.error());
+    // While moving, translucent closed surfaces show their near side only: half the fragments.
+    d.cullBack = v.samples == VK_SAMPLE_COUNT_1_BIT && v.scale < 1.0f;
+    if (auto x = build(v.translucent, d); !x) return x;
+    d.cullBack = false;
     // Composite: subpass 2, full screen, blended over the opaque colour.
     d = {};
-    d.renderPass = r->scenePass_, d.samples = r->samples_, d.subpass = kSubpassComposite;
-    d.vert = m[5], d.frag = m[6], d.layout = r->compositeLayout_, d.blend = detail::BlendMode::Alpha;
-    if (auto x = build(r->composite_, d); !x) return std::unexpected(x.error());
-    // Copy into the target (its render pass, subpass 0).
-    d = {};
-    d.renderPass = targetPass, d.samples = targetSamples;
-    d.vert = m[5], d.frag = m[7], d.layout = r->blitLayout_;
-    if (auto x = build(r->blit_, d); !x) return std::unexpected(x.error());
-
-    auto planes = SliceRenderer::create(ctx, r->scenePass_, kSubpassOpaque, r->samples_, true);
+    d.renderPass = v.pass, d.samples = v.samples, d.subpass = kSubpassComposite;
+    d.vert = m[kModFullscreenVert];
+    d.frag = m[v.samples != VK_SAMPLE_COUNT_1_BIT ? kModCompositeMsFrag : kModCompositeFrag];
+    d.layout = compositeLayout_, d.blend = detail::BlendMode::Alpha;
+    if (auto x = build(v.composite, d); !x) return x;
+    auto planes = SliceRenderer::create(*ctx_, v.pass, kSubpassOpaque, v.samples, true);
     if (!planes) return std::unexpected(planes.error());
-    r->planes_ = std::move(*planes);
-
-    VkSamplerCreateInfo sci{VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO};
-    sci.magFilter = sci.minFilter = VK_FILTER_NEAREST;
-    sci.addressModeU = sci.addressModeV = sci.addressModeW = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE;
-    PRECIS_VK_TRY(vkCreateSampler(dev, &sci, nullptr, &r->sampler_), "creating a sampler");
-    // Sets are replaced on resize while frames in flight may still use the old ones.
-    VkDescriptorPoolSize sizes[2]{{VK_DESCRIPTOR_TYPE_INPUT_ATTACHMENT, 16},
-                                  {VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 8}};
-    VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    pci.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
-    pci.maxSets = 16;
-    pci.poolSizeCount = 2;
-    pci.pPoolSizes = sizes;
-    PRECIS_VK_TRY(vkCreateDescriptorPool(dev, &pci, nullptr, &r->pool_), "creating a descriptor pool");
-    return r;
+    v.planes = std::move(*planes);
+    return {};
 }
 
 SceneRenderer::SceneRenderer(Context& ctx) : ctx_(&ctx) {}
 
-SceneRenderer::~SceneRenderer() {
-    destroyImages();
-    planes_.reset();
+void SceneRenderer::destroyVariant(Variant& v) {
+    destroyImages(v);
+    v.planes.reset();
     VkDevice dev = ctx_->device();
-    const std::vector<VkPipeline> pipelines{background_, opaque_, translucent_, composite_, blit_};
-    const std::vector<VkPipelineLayout> layouts{meshLayout_, backgroundLayout_, compositeLayout_, blitLayout_};
-    const std::vector<VkDescriptorSetLayout> setLayouts{compositeSetLayout_, blitSetLayout_};
-    const VkDescriptorPool pool = pool_;
-    const VkSampler sampler = sampler_;
-    const VkRenderPass pass = scenePass_;
+    const std::vector<VkPipeline> pipelines{v.background, v.opaque, v.translucent, v.composite};
+    const VkRenderPass pass = v.pass;
     ctx_->deferDestroy([=] {
         for (auto p : pipelines)
             if (p) vkDestroyPipeline(dev, p, nullptr);
-        for (auto l : layouts)
-            if (l) vkDestroyPipelineLayout(dev, l, nullptr);
-        for (auto l : setLayouts)
-            if (l) vkDestroyDescriptorSetLayout(dev, l, nullptr);
-        if (pool) vkDestroyDescriptorPool(dev, pool, nullptr);
-        if (sampler) vkDestroySampler(dev, sampler, nullptr);
         if (pass) vkDestroyRenderPass(dev, pass, nullptr);
     });
 }
 
-void SceneRenderer::destroyImages() {
+SceneRenderer::~SceneRenderer() {
+    for (auto& v : variants_)
+        if (v) destroyVariant(*v);
+    modules_.reset();
+    if (clipBuffer_.handle()) ctx_->deferDestroy(clipBuffer_.release());
     VkDevice dev = ctx_->device();
-    for (detail::Image* img : {&color_, &depth_, &accum_, &reveal_, &resolved_})
-        if (img->handle()) ctx_->deferDestroy(img->release());
-    const VkFramebuffer fb = framebuffer_;
+    const VkPipeline blit = blit_;
+    const std::vector<VkPipelineLayout> layouts{meshLayout_, backgroundLayout_, compositeLayout_, blitLayout_};
+    const std::vector<VkDescriptorSetLayout> setLayouts{clipSetLayout_, compositeSetLayout_, blitSetLayout_};
     const VkDescriptorPool pool = pool_;
-    const VkDescriptorSet sets[2] = {compositeSet_, blitSet_};
+    const VkSampler samplers[2] = {nearest_, linear_};
+    ctx_->deferDestroy([=] {
+        if (blit) vkDestroyPipeline(dev, blit, nullptr);
+        for (auto l : layouts)
+            if (l) vkDestroyPipelineLayout(dev, l, nullptr);
+        for (auto l : setLayouts)
+            if (l) vkDestroyDescriptorSetLayout(dev, l, nullptr);
+        if (pool) vkDestroyDescriptorPool(dev, pool, nullptr); // frees every set
+        for (auto s : samplers)
+            if (s) vkDestroySampler(dev, s, nullptr);
+    });
+}
+
+void SceneRenderer::destroyImages(Variant& v) {
+    VkDevice dev = ctx_->device();
+    for (detail::Image* img : {&v.color, &v.depth, &v.accum, &v.reveal, &v.resolved})
+        if (img->handle()) ctx_->deferDestroy(img->release());
+    const VkFramebuffer fb = v.framebuffer;
+    const VkDescriptorPool pool = pool_;
+    const VkDescriptorSet sets[2] = {v.compositeSet, v.blitSet};
     ctx_->deferDestroy([=] {
         if (fb) vkDestroyFramebuffer(dev, fb, nullptr);
         for (auto s : sets)
             if (s) vkFreeDescriptorSets(dev, pool, 1, &s);
     });
-    framebuffer_ = VK_NULL_HANDLE;
-    compositeSet_ = blitSet_ = VK_NULL_HANDLE;
-    extent_ = {0, 0};
-    prepared_ = false;
+    v.framebuffer = VK_NULL_HANDLE;
+    v.compositeSet = v.blitSet = VK_NULL_HANDLE;
+    v.extent = {0, 0};
+    if (last_ == &v) last_ = nullptr;
 }
 
-Result<void> SceneRenderer::createImages(VkExtent2D size) {
-    destroyImages();
+Result<void> SceneRenderer::createImages(Variant& v, VkExtent2D size) {
+    destroyImages(v);
     Context& ctx = *ctx_;
     VkDevice dev = ctx.device();
-    const bool msaa = samples_ != VK_SAMPLE_COUNT_1_BIT;
+    const bool msaa = v.samples != VK_SAMPLE_COUNT_1_BIT;
     auto make = [&](detail::Image& out, VkFormat f, VkImageUsageFlags usage, VkSampleCountFlagBits s,
                     VkImageAspectFlags aspect) -> Result<void> {
         auto img = detail::Image::create(ctx, size, f, usage, s, aspect);
@@ -376,35 +487,35 @@ Result<void> SceneRenderer::createImages(VkExtent2D size) {
     };
     const VkImageUsageFlags sampledColor = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_SAMPLED_BIT;
     const VkImageUsageFlags transient = VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT;
-    if (auto x = make(color_, kColorFormat,
-                      msaa ? VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | transient : sampledColor, samples_,
+    if (auto x = make(v.color, kColorFormat,
+                      msaa ? VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | transient : sampledColor, v.samples,
                       VK_IMAGE_ASPECT_COLOR_BIT);
         !x)
         return x;
-    if (auto x = make(depth_, ctx.depthFormat(), VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | transient,
-                      samples_, VK_IMAGE_ASPECT_DEPTH_BIT);
+    if (auto x = make(v.depth, ctx.depthFormat(), VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | transient,
+                      v.samples, VK_IMAGE_ASPECT_DEPTH_BIT);
         !x)
         return x;
     const VkImageUsageFlags oitUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT |
                                        VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT | transient;
-    if (auto x = make(accum_, accumFormat_, oitUsage, samples_, VK_IMAGE_ASPECT_COLOR_BIT); !x) return x;
-    if (auto x = make(reveal_, revealFormat_, oitUsage, samples_, VK_IMAGE_ASPECT_COLOR_BIT); !x) return x;
+    if (auto x = make(v.accum, accumFormat_, oitUsage, v.samples, VK_IMAGE_ASPECT_COLOR_BIT); !x) return x;
+    if (auto x = make(v.reveal, revealFormat_, oitUsage, v.samples, VK_IMAGE_ASPECT_COLOR_BIT); !x) return x;
     if (msaa)
-        if (auto x = make(resolved_, kColorFormat, sampledColor, VK_SAMPLE_COUNT_1_BIT,
+        if (auto x = make(v.resolved, kColorFormat, sampledColor, VK_SAMPLE_COUNT_1_BIT,
                           VK_IMAGE_ASPECT_COLOR_BIT);
             !x)
             return x;
 
-    std::vector<VkImageView> views{color_.view(), depth_.view(), accum_.view(), reveal_.view()};
-    if (msaa) views.push_back(resolved_.view());
+    std::vector<VkImageView> views{v.color.view(), v.depth.view(), v.accum.view(), v.reveal.view()};
+    if (msaa) views.push_back(v.resolved.view());
     VkFramebufferCreateInfo fci{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
-    fci.renderPass = scenePass_;
+    fci.renderPass = v.pass;
     fci.attachmentCount = static_cast<std::uint32_t>(views.size());
     fci.pAttachments = views.data();
     fci.width = size.width;
     fci.height = size.height;
     fci.layers = 1;
-    PRECIS_VK_TRY(vkCreateFramebuffer(dev, &fci, nullptr, &framebuffer_), "creating a framebuffer");
+    PRECIS_VK_TRY(vkCreateFramebuffer(dev, &fci, nullptr, &v.framebuffer), "creating a framebuffer");
 
     const VkDescriptorSetLayout layouts[2] = {compositeSetLayout_, blitSetLayout_};
     VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
@@ -417,33 +528,33 @@ Result<void> SceneRenderer::createImages(VkExtent2D size) {
         if (auto w = ctx.waitIdle(); !w) return std::unexpected(w.error());
         PRECIS_VK_TRY(vkAllocateDescriptorSets(dev, &ai, sets), "allocating descriptor sets");
     }
-    compositeSet_ = sets[0];
-    blitSet_ = sets[1];
-    VkDescriptorImageInfo inputs[2]{{VK_NULL_HANDLE, accum_.view(), VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL},
-                                    {VK_NULL_HANDLE, reveal_.view(), VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL}};
-    VkDescriptorImageInfo scene{sampler_, msaa ? resolved_.view() : color_.view(),
+    v.compositeSet = sets[0];
+    v.blitSet = sets[1];
+    VkDescriptorImageInfo inputs[2]{{VK_NULL_HANDLE, v.accum.view(), VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL},
+                                    {VK_NULL_HANDLE, v.reveal.view(), VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL}};
+    VkDescriptorImageInfo scene{v.blitSampler, msaa ? v.resolved.view() : v.color.view(),
                                 VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL};
     VkWriteDescriptorSet w[3]{};
     for (auto& x : w) {
         x = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
         x.descriptorCount = 1;
     }
-    w[0].dstSet = w[1].dstSet = compositeSet_;
+    w[0].dstSet = w[1].dstSet = v.compositeSet;
     w[0].dstBinding = 0, w[1].dstBinding = 1;
     w[0].descriptorType = w[1].descriptorType = VK_DESCRIPTOR_TYPE_INPUT_ATTACHMENT;
     w[0].pImageInfo = &inputs[0];
     w[1].pImageInfo = &inputs[1];
-    w[2].dstSet = blitSet_;
+    w[2].dstSet = v.blitSet;
     w[2].dstBinding = 0;
     w[2].descriptorType = VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER;
     w[2].pImageInfo = &scene;
     vkUpdateDescriptorSets(dev, 3, w, 0, nullptr);
-    extent_ = size;
+    v.extent = size;
     return {};
 }
 
 Result<void> SceneRenderer::prepare(VkCommandBuffer cmd, const Scene& scene, const Camera& camera,
-                                    VkExtent2D size) {
+                                    VkExtent2D size, FrameQuality quality) {
     size.width = std::max(1u, size.width);
     size.height = std::max(1u, size.height);
     const auto& limits = ctx_->properties().limits;
@@ -451,11 +562,42 @@ Result<void> SceneRenderer::prepare(VkCommandBuffer cmd, const Scene& scene, con
         return fail(ErrorCode::InvalidArgument,
                     "view size " + std::to_string(size.width) + "x" + std::to_string(size.height) +
                         " is larger than the GPU allows");
-    if (size.width != extent_.width || size.height != extent_.height || !framebuffer_)
-        if (auto c = createImages(size); !c) {
-            destroyImages();
+    auto& slot = variants_[int(quality)];
+    if (!slot) {
+        auto v = std::make_unique<Variant>();
+        v->samples = VK_SAMPLE_COUNT_1_BIT;
+        v->scale = kInteractiveScale;
+        v->blitSampler = linear_;
+        if (auto b = buildVariant(*v); !b) {
+            destroyVariant(*v);
+            return b;
+        }
+        slot = std::move(v);
+    }
+    Variant& v = *slot;
+    const VkExtent2D extent{std::max(1u, std::uint32_t(std::lround(float(size.width) * v.scale))),
+                            std::max(1u, std::uint32_t(std::lround(float(size.height) * v.scale)))};
+    if (extent.width != v.extent.width || extent.height != v.extent.height || !v.framebuffer)
+        if (auto c = createImages(v, extent); !c) {
+            destroyImages(v);
             return c;
         }
+
+    // The clip blocks, after every earlier frame's vertex shaders have read them.
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_UNIFORM_READ_BIT;
+    mb.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_VERTEX_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1,
+                         &mb, 0, nullptr, 0, nullptr);
+    std::array<std::byte, 2 * kClipStride> blocks{};
+    const ClipBlock clip = clipBlock(scene.clip), none = clipBlock({});
+    std::memcpy(blocks.data(), &clip, sizeof(clip));
+    std::memcpy(blocks.data() + kClipStride, &none, sizeof(none));
+    vkCmdUpdateBuffer(cmd, clipBuffer_.handle(), 0, blocks.size(), blocks.data());
+    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_UNIFORM_READ_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_VERTEX_SHADER_BIT, 0, 1,
+                         &mb, 0, nullptr, 0, nullptr);
 
     VkClearValue clears[5]{};
     clears[0].color = {{0, 0, 0, 1}};
@@ -464,41 +606,48 @@ Result<void> SceneRenderer::prepare(VkCommandBuffer cmd, const Scene& scene, con
     clears[3].color = {{1, 0, 0, 0}}; // revealage: nothing covers yet
     clears[4].color = {{0, 0, 0, 1}};
     VkRenderPassBeginInfo rbi{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
-    rbi.renderPass = scenePass_;
-    rbi.framebuffer = framebuffer_;
-    rbi.renderArea = {{0, 0}, extent_};
-    rbi.clearValueCount = samples_ != VK_SAMPLE_COUNT_1_BIT ? 5 : 4;
+    rbi.renderPass = v.pass;
+    rbi.framebuffer = v.framebuffer;
+    rbi.renderArea = {{0, 0}, v.extent};
+    rbi.clearValueCount = v.samples != VK_SAMPLE_COUNT_1_BIT ? 5 : 4;
     rbi.pClearValues = clears;
     vkCmdBeginRenderPass(cmd, &rbi, VK_SUBPASS_CONTENTS_INLINE);
-    const float w = float(extent_.width), h = float(extent_.height);
-    detail::setViewportAndScissor(cmd, 0, 0, w, h);
+    detail::setViewportAndScissor(cmd, 0, 0, float(v.extent.width), float(v.extent.height));
 
     BackgroundPush bg{};
     std::memcpy(bg.top, &scene.background.top, sizeof(bg.top));
     std::memcpy(bg.bottom, &scene.background.bottom, sizeof(bg.bottom));
-    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, background_);
+    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, v.background);
     vkCmdPushConstants(cmd, backgroundLayout_, VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof(bg), &bg);
     vkCmdDraw(cmd, 3, 1, 0, 0);
 
-    const double aspect = double(w) / double(h);
+    // The view's aspect, not the (rounded) scaled image's.
+    const double aspect = double(size.width) / double(size.height);
     const glm::dmat4 clipD = camera.clipFromWorld(aspect);
-    const glm::mat4 clip = glm::mat4(clipD);
+    const glm::mat4 clipF = glm::mat4(clipD);
     const glm::dmat4 view = camera.viewFromWorld();
     MeshPush push{};
-    std::memcpy(push.clipFromWorld, &clip[0][0], sizeof(push.clipFromWorld));
+    std::memcpy(push.clipFromWorld, &clipF[0][0], sizeof(push.clipFromWorld));
     for (int row = 0; row < 3; ++row)
         for (int col = 0; col < 4; ++col) push.viewRows[row][col] = static_cast<float>(view[col][row]);
 
     lastTriangles_ = 0;
     auto drawMeshes = [&](bool translucentPass) {
         bool bound = false;
+        VkDescriptorSet boundSet = VK_NULL_HANDLE;
         for (const auto& d : scene.drawables) {
             if (!d.visible || !d.mesh || d.mesh->indexCount() == 0 || d.colorRgba.a <= 0.0f) continue;
             if ((d.colorRgba.a < 0.999f) != translucentPass) continue;
             if (!bound) {
                 vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS,
-                                  translucentPass ? translucent_ : opaque_);
+                                  translucentPass ? v.translucent : v.opaque);
                 bound = true;
+            }
+            const VkDescriptorSet set = d.clipped ? clipSet_ : noClipSet_;
+            if (set != boundSet) {
+                vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, meshLayout_, 0, 1, &set, 0,
+                                        nullptr);
+                boundSet = set;
             }
             std::memcpy(push.color, &d.colorRgba, sizeof(push.color));
             vkCmdPushConstants(cmd, meshLayout_, VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT,
@@ -514,34 +663,39 @@ Result<void> SceneRenderer::prepare(VkCommandBuffer cmd, const Scene& scene, con
     drawMeshes(false);
     for (const auto& p : scene.planes) {
         if (!p.volume) continue;
-        planes_->recordPlane(cmd, *p.volume, p.view, planeRectCovering(p.view, p.volume->geometry()),
-                             p.display, p.showImage, p.frameColor, clipD);
+        v.planes->recordPlane(cmd, *p.volume, p.view, planeRectCovering(p.view, p.volume->geometry()),
+                              p.display, p.showImage, p.frameColor, clipD);
     }
 
     vkCmdNextSubpass(cmd, VK_SUBPASS_CONTENTS_INLINE);
     drawMeshes(true);
 
     vkCmdNextSubpass(cmd, VK_SUBPASS_CONTENTS_INLINE);
-    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, composite_);
+    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, v.composite);
     vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, compositeLayout_, 0, 1,
-                            &compositeSet_, 0, nullptr);
-    const std::int32_t samples = static_cast<std::int32_t>(samples_);
+                            &v.compositeSet, 0, nullptr);
+    const std::int32_t samples = static_cast<std::int32_t>(v.samples);
     vkCmdPushConstants(cmd, compositeLayout_, VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof(samples), &samples);
     vkCmdDraw(cmd, 3, 1, 0, 0);
     vkCmdEndRenderPass(cmd);
-    prepared_ = true;
+    last_ = &v;
+    lastSize_ = size;
     return {};
 }
 
 void SceneRenderer::record(VkCommandBuffer cmd, const ViewportRect& rect) const {
-    if (!prepared_ || !(rect.width >= 1 && rect.height >= 1)) return;
+    if (!last_ || !(rect.width >= 1 && rect.height >= 1)) return;
     detail::setViewportAndScissor(cmd, rect.x, rect.y, rect.width, rect.height);
     vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, blit_);
-    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, blitLayout_, 0, 1, &blitSet_, 0, nullptr);
-    const float origin[2] = {std::floor(rect.x), std::floor(rect.y)};
-    vkCmdPushConstants(cmd, blitLayout_, VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof(origin), origin);
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, blitLayout_, 0, 1, &last_->blitSet, 0,
+                            nullptr);
+    // Image coordinates from the prepared view size: 1:1 (nearest) for a still frame.
+    const float push[4] = {std::floor(rect.x), std::floor(rect.y), float(lastSize_.width),
+                           float(lastSize_.height)};
+    vkCmdPushConstants(cmd, blitLayout_, VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof(push), push);
     vkCmdDraw(cmd, 3, 1, 0, 0);
 }
+
 
 Result<ImageRgba8> renderSceneOffscreen(Context& ctx, const Scene& scene, const Camera& camera,
                                         int width, int height, const OffscreenOptions& options) {

@@ -58,7 +58,7 @@ Result<VkPipeline> makePipeline(VkDevice device, const PipelineDesc& d) {
     vp.scissorCount = 1;
     VkPipelineRasterizationStateCreateInfo rs{VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO};
     rs.polygonMode = VK_POLYGON_MODE_FILL;
-    rs.cullMode = VK_CULL_MODE_NONE; // two-sided: cut surfaces show their inside
+    rs.cullMode = d.cullBack ? VK_CULL_MODE_BACK_BIT : VK_CULL_MODE_NONE; // two-sided by default: cut surfaces show their inside
     // Meshes wind CCW seen from outside; the projection's y flip keeps that CCW in Vulkan's
     // framebuffer convention, so outside faces are front faces.
     rs.frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE;

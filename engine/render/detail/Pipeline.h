@@ -29,6 +29,7 @@ struct PipelineDesc {
     bool depthTest = false, depthWrite = false;
     BlendMode blend = BlendMode::None;
     std::uint32_t colorAttachments = 1;
+    bool cullBack = false;
 };
 
 Result<VkShaderModule> makeShader(VkDevice device, const std::uint32_t* code, std::size_t bytes);
