@@ -470,7 +470,8 @@ int cmdOpen(const Args& a) {
     auto frames = intOption(a, "--frames", 0, 0, 1000000);
     if (!frames) return reportError(frames.error());
     g.frames = static_cast<int>(*frames);
-    auto w = intOption(a, "--width", 1600, 320, 16384), h = intOption(a, "--height", 900, 240, 16384);
+    // Without --width/--height the window opens at the size it had last time (gui::Settings).
+    auto w = intOption(a, "--width", 0, 320, 16384), h = intOption(a, "--height", 0, 240, 16384);
     if (!w || !h) return reportError(!w ? w.error() : h.error());
     g.width = static_cast<int>(*w);
     g.height = static_cast<int>(*h);

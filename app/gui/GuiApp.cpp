@@ -7,7 +7,9 @@
 #include "gui/ExportPanel.h"
 #include "gui/GlfwWindow.h"
 #include "gui/ImGuiLayer.h"
+#include "gui/Measurements.h"
 #include "gui/PacsWindow.h"
+#include "gui/Picking.h"
 #include "gui/Planner.h"
 #include "gui/SeriesBrowser.h"
 #include "gui/Settings.h"
@@ -52,6 +54,7 @@ int reportFailure(const Error& e) {
 /// The four panes: the 3D view and the three standard slices.
 enum Pane { kPane3d = 0, kPaneAxial = 1, kPaneCoronal = 2, kPaneSagittal = 3, kPaneCount = 4 };
 constexpr const char* kPaneNames[kPaneCount] = {"3d", "axial", "coronal", "sagittal"};
+constexpr const char* kSideTabs[3] = {"case", "plan", "export"};
 /// Slice frame colours (Slicer's convention: axial red, coronal green, sagittal yellow).
 const glm::vec4 kSliceColors[3] = {{0.90f, 0.30f, 0.25f, 1.0f}, {0.35f, 0.80f, 0.35f, 1.0f},
                                    {0.95f, 0.85f, 0.25f, 1.0f}};
@@ -82,6 +85,7 @@ struct ViewState {
     render::Camera camera;
     render::ViewPreset preset = render::ViewPreset::Posterior;
     bool cameraMoved = false; // orbited/panned/zoomed away from the preset
+    render::ClipState clip;   // what the 3D view cuts away (picking honours it too)
     bool interacting = false; // the 3D camera moves this frame: draw the level-of-detail meshes
     render::ViewportRect content{};            // the area right of the side panel, below the toolbar
     std::array<render::ViewportRect, kPaneCount> panes{};
@@ -108,8 +112,23 @@ struct ViewState {
     int sideTab = 0;            // 0 case, 1 plan
     int selectTab = -1;         // a tab to bring forward at the next frame
 
+    // Picking and measuring (after `loaded`: the picker joins its build before the meshes go).
+    SurfacePicker picker;
+    MeasurementTool measure;
+    std::optional<PickInfo> lastPick;  // the last click's
+    std::vector<PickInfo> picks;       // every pick of the run (GuiRunReport)
+    std::optional<PickInfo> hoverPick; // under the mouse on a slice
+    struct PendingPick {
+        Ray ray;
+        bool forMeasure = false; // the hit becomes a measurement point
+    };
+    std::optional<PendingPick> pending3d; // a 3D click waiting for the surfaces' BVHs
+    bool injectEscape = false;            // scripted "key escape"
+    bool keepWindow = false;              // the slice window was remembered: loads keep it
+    std::array<int, 2> windowSize{0, 0};  // last non-zero, screen coordinates
+
     [[nodiscard]] bool busy() const {
-        return loader || browser.busy() || pacs.busy() || planner.busy();
+        return loader || browser.busy() || pacs.busy() || planner.busy() || pending3d;
     }
     [[nodiscard]] bool paneVisible(int p) const { return maximised < 0 || maximised == p; }
 };
@@ -238,6 +257,86 @@ void toggleMaximised(ViewState& s, int pane) {
     layoutPanes(s);
 }
 
+/// The label, structure name and CT value at `pick.lps` (the label as given when `label` >= 0).
+void describeAt(const ViewState& s, PickInfo& pick, int label = -1) {
+    if (!s.loaded) return;
+    if (label < 0 && s.loaded->labels) label = valueAt(*s.loaded->labels, pick.lps).value_or(0);
+    pick.label = std::max(0, label);
+    pick.structure.clear();
+    for (const auto& st : s.structures)
+        if (pick.label != 0 && st.info.label == pick.label) {
+            pick.structure = st.info.name;
+            break;
+        }
+    if (auto hu = valueAt(*s.loaded->volume, pick.lps)) pick.hu = double(*hu);
+}
+
+/// What lies under window pixel (x, y) of a slice pane.
+PickInfo slicePick(const ViewState& s, int pane, float x, float y) {
+    const auto& r = s.panes[std::size_t(pane)];
+    PickInfo pick;
+    pick.pane = kPaneNames[pane];
+    pick.lps = s.slices[std::size_t(pane - kPaneAxial)].worldFromViewport(x - r.x, y - r.y, r.width, r.height);
+    describeAt(s, pick);
+    return pick;
+}
+
+/// A pick is shown (status bar) and, when it is for a measurement, becomes its next point.
+void applyPick(ViewState& s, const PickInfo& pick, bool forMeasure) {
+    s.lastPick = pick;
+    s.picks.push_back(pick);
+    s.status = fmt::format("{} pick: {}", pick.pane, describePick(pick));
+    if (forMeasure && s.measure.addPoint(pick.lps, pick.pane)) {
+        const auto& m = s.measure.measurements().back();
+        s.status = fmt::format("{} {}", m.kind == MeasureKind::Angle ? "Angle" : "Distance", measurementText(m));
+    }
+}
+
+/// Casts a waiting 3D click once the surfaces' BVHs are ready (built on first use).
+void resolvePicks(ViewState& s) {
+    s.picker.poll();
+    if (!s.pending3d || !s.loaded) {
+        s.pending3d.reset();
+        return;
+    }
+    if (!s.picker.ready()) {
+        if (!s.picker.building()) s.picker.prepare(s.loaded->structures);
+        return;
+    }
+    const auto pending = *s.pending3d;
+    s.pending3d.reset();
+    std::vector<bool> pickable; // what the 3D view shows
+    for (const auto& st : s.structures) pickable.push_back(st.visible && st.opacity > 0.01f);
+    const auto hit = s.picker.cast(pending.ray, pickable, s.clip);
+    if (!hit) {
+        s.status = "No visible surface under the cursor";
+        return;
+    }
+    PickInfo pick;
+    pick.pane = kPaneNames[kPane3d];
+    pick.lps = hit->lps;
+    describeAt(s, pick, hit->structure < s.structures.size() ? s.structures[hit->structure].info.label : 0);
+    if (hit->structure < s.structures.size()) pick.structure = s.structures[hit->structure].info.name;
+    applyPick(s, pick, pending.forMeasure);
+}
+
+/// A click (no drag) at window pixel (x, y) of `pane`: the next point of the measurement in
+/// progress when measuring (and not `pickOnly`), else a pick. 3D clicks are cast once the
+/// surfaces are ready (resolvePicks).
+void clickAt(ViewState& s, int pane, float x, float y, bool pickOnly) {
+    if (!s.loaded || pane < 0) return;
+    const bool forMeasure = !pickOnly && s.measure.mode() != MeasureKind::None;
+    if (pane >= kPaneAxial) {
+        applyPick(s, slicePick(s, pane, x, y), forMeasure);
+        return;
+    }
+    const auto& r = s.panes[kPane3d];
+    if (r.width < 1 || r.height < 1) return;
+    s.pending3d = ViewState::PendingPick{
+        cameraRay(s.camera, (x - r.x) / r.width, (y - r.y) / r.height, double(r.width) / r.height), forMeasure};
+    resolvePicks(s);
+}
+
 /// Mouse and keyboard in the panes (radiology conventions): 3D: left drag orbits, right/middle
 /// drag pans, wheel zooms. Slices: wheel scrolls slices (Ctrl+wheel zooms), left/middle drag
 /// pans, right drag sets window (horizontal) and level (vertical). Double-click or M maximises
@@ -248,6 +347,18 @@ void handleInput(ViewState& s) {
     const bool free = !io.WantCaptureMouse;
     const int hovered = free ? paneAt(s, m.x, m.y) : -1;
     s.interacting = false;
+    if (io.DisplaySize.x >= 1 && io.DisplaySize.y >= 1) s.windowSize = {int(io.DisplaySize.x), int(io.DisplaySize.y)};
+    resolvePicks(s);
+    // The slice under the mouse: its LPS point, structure and HU in the status bar.
+    s.hoverPick.reset();
+    if (hovered >= kPaneAxial && s.loaded) s.hoverPick = slicePick(s, hovered, m.x, m.y);
+    // Esc: first drops a measurement in progress, then leaves the measuring tool.
+    const bool esc = ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape)) || std::exchange(s.injectEscape, false);
+    bool escTaken = false;
+    if (esc && !io.WantTextInput && s.measure.mode() != MeasureKind::None) {
+        if (!s.measure.cancel()) s.measure.setMode(MeasureKind::None);
+        escTaken = true;
+    }
 
     // Plan edits: Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo (not while typing in a field).
     if (io.KeyCtrl && !io.WantTextInput) {
@@ -258,8 +369,10 @@ void handleInput(ViewState& s) {
             s.planner.redo();
         }
     }
-    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape)) && s.planner.pickMode() != PickMode::None)
+    if (esc && !escTaken && s.planner.pickMode() != PickMode::None) {
         s.planner.setPickMode(PickMode::None);
+        escTaken = true;
+    }
 
     // Splitters: the gaps between the panes.
     if (s.maximised < 0 && free && s.dragPane < 0) {
@@ -304,6 +417,12 @@ void handleInput(ViewState& s) {
             s.dragPane = hovered;
             s.dragButton = b;
         }
+    // A left click without a drag picks (or places the next measurement point); a drag orbits
+    // (3D) or pans (slices).
+    if (ImGui::IsMouseReleased(0) && s.dragPane >= 0 && s.dragButton == 0) {
+        // (The release ending a double click finds no drag pane: it maximised instead.)
+        if (hovered == s.dragPane && io.MouseDragMaxDistanceSqr[0] < 16.0f) clickAt(s, s.dragPane, m.x, m.y, false);
+    }
     if (s.dragPane >= 0 && !io.MouseDown[s.dragButton]) s.dragPane = s.dragButton = -1;
     if (hovered >= 0 && ImGui::IsMouseDoubleClicked(0)) {
         toggleMaximised(s, hovered);
@@ -311,7 +430,7 @@ void handleInput(ViewState& s) {
         return;
     }
     if (hovered >= 0 && !io.WantCaptureKeyboard) {
-        if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape)) && s.maximised >= 0) toggleMaximised(s, s.maximised);
+        if (esc && !escTaken && s.maximised >= 0) toggleMaximised(s, s.maximised);
         if (ImGui::IsKeyPressed('M')) toggleMaximised(s, hovered);
         if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_UpArrow))) scrollSlice(s, hovered, 1);
         if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow))) scrollSlice(s, hovered, -1);
@@ -501,6 +620,7 @@ void drawCaseTab(ViewState& s, const render::Context& ctx) {
             }
         }
     }
+    if (ImGui::CollapsingHeader("Measurements", ImGuiTreeNodeFlags_DefaultOpen)) s.measure.drawPanel();
     if (ImGui::CollapsingHeader("Display")) {
         ImGui::TextDisabled("Device");
         ImGui::TextWrapped("%s", ctx.deviceName().c_str());
@@ -602,8 +722,12 @@ void drawOverlays(ViewState& s) {
     auto toIm = [](const glm::vec4& c) {
         return IM_COL32(int(c.r * 255), int(c.g * 255), int(c.b * 255), int(c.a * 255));
     };
-    if (s.paneVisible(kPane3d) && s.panes[kPane3d].width > 0)
-        letters(render::edgeLabels(s.camera), s.panes[kPane3d]);
+    if (const auto& r3 = s.panes[kPane3d]; s.paneVisible(kPane3d) && r3.width > 0 && r3.height > 0) {
+        letters(render::edgeLabels(s.camera), r3);
+        dl->PushClipRect(ImVec2(r3.x, r3.y), ImVec2(r3.x + r3.width, r3.y + r3.height), true);
+        s.measure.draw3d(dl, s.camera.clipFromWorld(double(r3.width) / r3.height), r3);
+        dl->PopClipRect();
+    }
     for (int i = 0; i < 3 && s.loaded; ++i) {
         const int pane = kPaneAxial + i;
         const auto& r = s.panes[std::size_t(pane)];
@@ -625,6 +749,11 @@ void drawOverlays(ViewState& s) {
                         toIm(c), 1.0f);
         }
         s.planner.drawSliceOverlay(dl, v, r);
+        // Measurements lying in this slice (within half a slice of its plane).
+        const double band = 0.5 * render::sliceStepMm(s.loaded->geometry, v.normal()) + 1e-6;
+        s.measure.drawSlice(dl, v, r, band,
+                            s.hoverPick && s.hoverPick->pane == kPaneNames[pane] ? std::optional(s.hoverPick->lps)
+                                                                               : std::nullopt);
         letters(render::edgeLabels(v), r);
         const glm::dvec3 c = v.centerLps;
         const double pos = i == 0 ? c.z : i == 1 ? c.y : c.x;
@@ -660,8 +789,10 @@ void drawStatusBar(ViewState& s, float width, float height, float barHeight) {
     ImGui::Begin("##status", nullptr,
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
                      ImGuiWindowFlags_NoSavedSettings);
+    // The slice point under the mouse, else the last click's pick.
+    const auto& pick = s.hoverPick ? s.hoverPick : s.lastPick;
     const std::string right = fmt::format(
-        "{} view{}  |  {:.1f} ms/frame",
+        "{}{} view{}  |  {:.1f} ms/frame", pick ? describePick(*pick) + "  |  " : std::string(),
         s.downTheNeedle ? std::string_view("down the needle") : render::toString(s.preset),
         s.cameraMoved ? " (moved)" : "", s.frameMs);
     const float rightX = std::max(0.0f, width - ImGui::CalcTextSize(right.c_str()).x - 16);
@@ -828,11 +959,17 @@ std::optional<std::string> runPlanAction(ViewState& s, const std::string& action
         double fx = 0, fy = 0;
         if (std::sscanf(where->c_str(), "%15s %lf %lf", pane, &fx, &fy) != 3) return "click: PANE FX FY";
         const int p = paneIndex(pane);
-        if (p < kPaneAxial || !s.loaded) return "click: a slice pane of a loaded case";
+        if (p < 0 || !s.loaded) return "click: a pane of a loaded case";
         const auto& r = s.panes[std::size_t(p)];
+        if (r.width < 1 || r.height < 1) return "click: the " + std::string(pane) + " pane is not shown";
+        if (pl.pickMode() == PickMode::None) { // measuring or picking
+            clickAt(s, p, r.x + float(fx) * r.width, r.y + float(fy) * r.height, false);
+            return std::string();
+        }
+        if (p < kPaneAxial) return "click: placement needs a slice pane";
         const glm::dvec3 lps = s.slices[std::size_t(p - kPaneAxial)].worldFromViewport(
             fx * r.width, fy * r.height, r.width, r.height);
-        if (!pl.pick(lps)) return "click: no pick mode is on (pick target|entry)";
+        if (!pl.pick(lps)) return "click: the planner did not take the point";
     } else if (action == "recover-autosave" || action == "discard-autosave") {
         if (!pl.resolveRecovery(action == "recover-autosave")) return "no autosave is offered";
     } else if (action == "autosave") {
@@ -842,6 +979,38 @@ std::optional<std::string> runPlanAction(ViewState& s, const std::string& action
     } else if (auto t = arg("tab ")) {
         if (*t != "plan" && *t != "case" && *t != "export") return "tab: case, plan or export";
         s.selectTab = *t == "plan" ? 1 : *t == "export" ? 2 : 0;
+    } else {
+        return std::nullopt;
+    }
+    return std::string();
+}
+
+/// Scripted picking, measuring and layout actions. nullopt: not one of them; otherwise an error
+/// message (empty when it ran).
+std::optional<std::string> runMeasureAction(ViewState& s, const std::string& action) {
+    char word[16] = {};
+    double fx = 0, fy = 0;
+    unsigned index = 0;
+    if (std::sscanf(action.c_str(), "pick-at %15s %lf %lf", word, &fx, &fy) == 3) {
+        const int p = paneIndex(word);
+        if (p < 0 || !s.loaded) return "pick-at: a pane of a loaded case";
+        const auto& r = s.panes[std::size_t(p)];
+        if (r.width < 1 || r.height < 1) return "pick-at: the " + std::string(word) + " pane is not shown";
+        clickAt(s, p, r.x + float(fx) * r.width, r.y + float(fy) * r.height, true);
+    } else if (std::sscanf(action.c_str(), "measure %15s", word) == 1) {
+        auto kind = measureKindFromString(word);
+        if (!kind) return "measure: distance, angle or none";
+        s.measure.setMode(*kind);
+    } else if (action == "key escape") {
+        s.injectEscape = true;
+    } else if (std::sscanf(action.c_str(), "delete-measurement %u", &index) == 1) {
+        if (index >= s.measure.measurements().size()) return "delete-measurement: no such measurement";
+        s.measure.remove(index);
+    } else if (std::sscanf(action.c_str(), "split %lf %lf", &fx, &fy) == 2) {
+        if (fx < 0.1 || fx > 0.9 || fy < 0.1 || fy > 0.9) return "split: fractions from 0.1 to 0.9";
+        s.splitX = float(fx);
+        s.splitY = float(fy);
+        layoutPanes(s);
     } else {
         return std::nullopt;
     }
@@ -889,6 +1058,8 @@ std::optional<std::string> runAppAction(ViewState& s, const std::string& action,
     } else if (auto file = arg("screenshot:")) {
         if (file->empty()) return "screenshot: needs a file";
         screenshot = *file;
+    } else if (auto r = runMeasureAction(s, action)) {
+        return r;
     } else {
         return runPlanAction(s, action);
     }
@@ -969,6 +1140,10 @@ void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
         log::error("{}", s.status);
         return;
     }
+    s.picker.reset(); // its BVHs (and a build still reading them) belong to the old meshes
+    s.pending3d.reset();
+    s.measure.clear(); // measured on the old series
+    s.lastPick.reset();
     s.loaded = std::move(**result);
     // The old case's GPU objects go through the context's deferred deletion.
     s.structures.clear();
@@ -990,7 +1165,7 @@ void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
         v.visible = !bulky || s.loaded->structures.size() == 1;
         v.opacity = m.info.kind == model::StructureKind::Canal ? 0.6f : bulky ? 0.3f : 1.0f;
         v.triangles = m.full.triangleCount();
-        auto full = render::GpuMesh::upload(ctx, m.full);
+        auto full = render::GpuMesh::upload(ctx, stillMesh(m)); // the still frame's
         if (!full) return fail(full.error(), "Could not show the surface: ");
         v.full = *full;
         if (!m.lod.empty()) {
@@ -1004,7 +1179,8 @@ void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
     if (!volume) return fail(volume.error(), "Could not show the slices: ");
     s.volumeGpu = *volume;
     s.paletteDirty = true;
-    s.sliceDisplay.window = s.loaded->labels ? render::kSoftTissueWindow : render::kBoneWindow;
+    if (!s.keepWindow) // a remembered window stays; else the one that suits the case
+        s.sliceDisplay.window = s.loaded->labels ? render::kSoftTissueWindow : render::kBoneWindow;
     fitCamera(s, s.preset);
     fitSlices(s);
     s.planner.caseLoaded(*s.loaded);
@@ -1144,6 +1320,48 @@ void fillReport(const ViewState& s, GuiRunReport& r) {
         const glm::vec2 a = project(line->first), b = project(line->second);
         r.needle3d = {a.x, a.y, b.x, b.y};
     }
+    for (const auto& p : s.picks)
+        r.picks.push_back({true, p.pane, p.lps, p.label, p.structure, p.hu.has_value(), p.hu.value_or(0.0),
+                           describePick(p)});
+    if (s.lastPick && !r.picks.empty()) r.lastPick = r.picks.back();
+    for (const auto& m : s.measure.measurements())
+        r.measurements.push_back({std::string(toString(m.kind)), m.points, measurementValue(m), m.pane});
+    r.measureMode = std::string(toString(s.measure.mode()));
+    r.measuring = s.measure.inProgress();
+    r.sideTab = kSideTabs[std::size_t(std::clamp(s.sideTab, 0, 2))];
+    r.windowSize = s.windowSize;
+    r.split = {s.splitX, s.splitY};
+    r.maximisedPane = s.maximised >= 0 ? kPaneNames[s.maximised] : "";
+}
+
+/// The layout, window size, slice window and side-panel tab of the last run (Settings).
+void restoreLayout(ViewState& s) {
+    const Settings& st = s.settings;
+    s.splitX = float(std::clamp(st.getDouble("layout.splitX", 0.5), 0.1, 0.9));
+    s.splitY = float(std::clamp(st.getDouble("layout.splitY", 0.5), 0.1, 0.9));
+    s.maximised = paneIndex(st.get("layout.maximised"));
+    const double c = st.getDouble("slice.windowCenterHu", 1e300), w = st.getDouble("slice.windowWidthHu", 1e300);
+    if (c > -2000 && c < 4000 && w >= 1 && w <= 8000) {
+        s.sliceDisplay.window = {c, w};
+        s.keepWindow = true;
+    }
+    for (int t = 0; t < 3; ++t)
+        if (st.get("layout.sideTab") == kSideTabs[t]) s.selectTab = t;
+}
+
+void rememberLayout(ViewState& s) {
+    Settings& st = s.settings;
+    st.set("layout.splitX", fmt::format("{:.4f}", s.splitX));
+    st.set("layout.splitY", fmt::format("{:.4f}", s.splitY));
+    st.set("layout.maximised", s.maximised >= 0 ? kPaneNames[s.maximised] : "");
+    st.set("slice.windowCenterHu", fmt::format("{}", s.sliceDisplay.window.centerHu));
+    st.set("slice.windowWidthHu", fmt::format("{}", s.sliceDisplay.window.widthHu));
+    st.set("layout.sideTab", kSideTabs[std::size_t(std::clamp(s.sideTab, 0, 2))]);
+    if (s.windowSize[0] > 0 && s.windowSize[1] > 0) {
+        st.set("window.width", std::to_string(s.windowSize[0]));
+        st.set("window.height", std::to_string(s.windowSize[1]));
+    }
+    if (auto saved = st.save(); !saved) log::warn("gui: could not remember the layout: {}", describe(saved.error()));
 }
 
 } // namespace
@@ -1160,8 +1378,12 @@ int runGui(const GuiOptions& options) {
     if (!ctxResult) return reportFailure(ctxResult.error());
     render::Context& ctx = **ctxResult;
 
-    auto windowResult = GlfwWindow::create(ctx.instance(), std::max(320, options.width),
-                                           std::max(240, options.height), "Precis");
+    // Without a size asked for, the window opens as large as it was at the end of the last run.
+    const Settings remembered = Settings::load();
+    const int width = options.width > 0 ? options.width : remembered.getInt("window.width", 1600);
+    const int height = options.height > 0 ? options.height : remembered.getInt("window.height", 900);
+    auto windowResult = GlfwWindow::create(ctx.instance(), std::clamp(width, 320, 16384),
+                                           std::clamp(height, 240, 16384), "Precis");
     if (!windowResult) return reportFailure(windowResult.error());
     GlfwWindow& window = **windowResult;
 
@@ -1179,6 +1401,7 @@ int runGui(const GuiOptions& options) {
         ImGuiLayer& imgui = **imguiResult;
 
         ViewState s;
+        restoreLayout(s);
         if (!options.seriesPath.empty())
             s.loader = std::make_unique<CaseLoader>(options.seriesPath, anatomy::kBoneIsoHu);
         else
@@ -1282,8 +1505,8 @@ int runGui(const GuiOptions& options) {
             const render::ViewportRect px3d = toPixels(s.panes[kPane3d]);
             const bool show3d = s.paneVisible(kPane3d) && px3d.width >= 1 && px3d.height >= 1;
             if (show3d) {
-                // While the camera moves the decimated meshes keep the frame interactive; the
-                // next frame (no input) draws full detail.
+                // While the camera moves the decimated meshes at reduced resolution keep the
+                // frame interactive; the next frame (no input) draws full detail.
                 std::vector<render::Drawable> drawables;
                 for (const auto& st : s.structures) {
                     const auto& mesh = s.interacting && st.lod ? st.lod : st.full;
@@ -1305,9 +1528,10 @@ int runGui(const GuiOptions& options) {
                 render::Scene scene;
                 scene.drawables = drawables;
                 scene.planes = planes;
+                scene.clip = s.clip;
                 if (auto prepared = (*sceneResult)->prepare(
-                        f.cmd, scene, s.camera,
-                        {std::uint32_t(px3d.width), std::uint32_t(px3d.height)});
+                        f.cmd, scene, s.camera, {std::uint32_t(px3d.width), std::uint32_t(px3d.height)},
+                        s.interacting ? render::FrameQuality::Interactive : render::FrameQuality::Still);
                     !prepared) {
                     exitCode = reportFailure(prepared.error());
                     break;
@@ -1364,6 +1588,7 @@ int runGui(const GuiOptions& options) {
         }
         log::info("gui: last frame {:.1f} ms (smoothed {:.1f} ms) on {}", s.frameMsLast, s.frameMs,
                   ctx.deviceName());
+        rememberLayout(s);
         if (options.report) {
             fillReport(s, *options.report);
             options.report->screenshots = shotsWritten;

@@ -58,6 +58,33 @@ struct GuiRunReport {
     std::array<float, 4> needle3d{};
     std::vector<std::string> errors; // load, scan and PACS errors, in the order they happened
     std::vector<std::filesystem::path> screenshots; // written by "screenshot:" actions
+    // Picking and measurements.
+    struct Pick {
+        bool valid = false;     // a pick happened (a 3D click on no surface leaves it false)
+        std::string pane;       // "3d", "axial", "coronal", "sagittal"
+        glm::dvec3 lps{0.0};    // LPS mm
+        int label = 0;          // the label map's at lps (0: none)
+        std::string structure;  // the structure under it ("" when none)
+        bool hasHu = false;
+        double hu = 0;          // the CT value at the nearest voxel
+        std::string text;       // as the status bar shows it: "L 1.0 P 2.0 S 3.0 mm · L3 · 400 HU"
+    };
+    Pick lastPick;
+    std::vector<Pick> picks; // every pick of the run, in order (lastPick is the last)
+    struct MeasurementRow {
+        std::string kind; // "distance" (mm) or "angle" (degrees)
+        std::vector<glm::dvec3> pointsLps;
+        double value = 0;
+        std::string pane; // where it was placed
+    };
+    std::vector<MeasurementRow> measurements; // completed, in the order they were made
+    std::string measureMode;                  // "none", "distance", "angle"
+    bool measuring = false;                   // a measurement is in progress
+    // Remembered between runs (Settings).
+    std::string sideTab;                // "case", "plan", "export"
+    std::array<int, 2> windowSize{0, 0}; // window size in screen coordinates at the end
+    std::array<float, 2> split{0, 0};    // pane split as fractions of the content area (x, y)
+    std::string maximisedPane;           // "" when four panes are shown
 };
 
 struct GuiOptions {
@@ -69,7 +96,9 @@ struct GuiOptions {
     /// has run and no work is pending (loading, scanning, PACS), so a screenshot shows the result;
     /// writes screenshotPath if set.
     int frames = 0;
-    int width = 1600, height = 900;
+    /// Window size; 0: the size the window had at the end of the last run (Settings), else
+    /// 1600 x 900. The pane layout, slice window and side-panel tab are always restored.
+    int width = 0, height = 0;
     bool validation = false; // also on with PRECIS_VK_VALIDATION=1; any message -> exit code 1
     /// Scripted input for GUI tests. Each action waits until no work is pending (loading,
     /// scanning, PACS) and the previous action has had two frames to show:
@@ -87,6 +116,12 @@ struct GuiOptions {
     /// LANDMARK", "device ID", "delete", "pick target|entry|none" (the click mode), "click PANE FX
     /// FY" (a left click at fractions of the pane), "recover-autosave", "discard-autosave",
     /// "autosave", "view needle" (down the active trajectory), "tab case|plan|export" (side panel).
+    /// Picking and measuring: "click PANE FX FY" also works in the 3d pane and without a pick
+    /// mode: it then adds a point to the measurement in progress ("measure distance|angle|none"
+    /// picks the tool; 3D points are picks on surfaces), or else picks (GuiRunReport::lastPick);
+    /// "pick-at PANE FX FY" always only picks; "key escape" (as the Esc key: cancels a
+    /// measurement in progress); "delete-measurement N"; "split FX FY" (the pane split, as
+    /// dragging the gaps does: fractions of the content area, 0.1..0.9).
     /// An unknown or impossible action fails the run (exit code 1), and so does a load, scan or PACS error in a run with frames > 0.
     std::vector<std::string> actions;
     /// A plan file to open at start (`precis PLAN.json`): its series (plan.series.path) is

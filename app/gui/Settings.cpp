@@ -2,6 +2,7 @@
 
 #include "core/AtomicFile.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -43,6 +44,15 @@ int Settings::getInt(const std::string& key, int fallback) const {
     const long n = std::strtol(v.c_str(), &end, 10);
     if (end == v.c_str() || *end != '\0' || n < -1000000000L || n > 1000000000L) return fallback;
     return static_cast<int>(n);
+}
+
+double Settings::getDouble(const std::string& key, double fallback) const {
+    const std::string v = get(key);
+    if (v.empty()) return fallback;
+    char* end = nullptr;
+    const double d = std::strtod(v.c_str(), &end);
+    if (end == v.c_str() || *end != '\0' || !std::isfinite(d)) return fallback;
+    return d;
 }
 
 void Settings::set(const std::string& key, const std::string& value) {

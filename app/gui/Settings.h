@@ -1,5 +1,6 @@
 #pragma once
-// A tiny key=value settings store for the GUI (recent folders, PACS peer), kept in
+// A tiny key=value settings store for the GUI (recent folders, PACS peer, window size and pane
+// layout, slice window, side-panel tab), kept in
 // $XDG_DATA_HOME/precis/settings (~/.local/share/precis/settings when XDG_DATA_HOME is unset).
 // One "key=value" per line; unknown keys are kept; saves are atomic (DESIGN.md "Errors" 5).
 #include "core/Error.h"
@@ -21,6 +22,8 @@ public:
 
     [[nodiscard]] std::string get(const std::string& key, const std::string& fallback = {}) const;
     [[nodiscard]] int getInt(const std::string& key, int fallback) const;
+    /// `fallback` when the key is missing or not a finite number.
+    [[nodiscard]] double getDouble(const std::string& key, double fallback) const;
     void set(const std::string& key, const std::string& value);
 
     /// Most recent first, at most `kMaxRecent`, without duplicates.

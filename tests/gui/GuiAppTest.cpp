@@ -1,15 +1,18 @@
 #include "gui/GuiApp.h"
 
 #include "anatomy/LabelMapFile.h"
+#include "core/AtomicFile.h"
 #include "dicom/SeriesWriter.h"
 #include "export/PlanFile.h"
 #include "gui/Settings.h"
 #include "phantom/LumbarPhantom.h"
 #include "render/Image.h"
+#include "render/SliceView.h"
 #include "support/Orthanc.h"
 #include "support/TestSupport.h"
 #include "support/Xvfb.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -42,7 +45,15 @@ protected:
         delete dataHome_;
         dataHome_ = nullptr;
     }
-    void SetUp() override { PRECIS_REQUIRE_XVFB(*xvfb_); }
+    void SetUp() override {
+        PRECIS_REQUIRE_XVFB(*xvfb_);
+        // Each test starts from fresh settings (the app remembers its layout between runs).
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        const auto home = *dataHome_ / (std::string("test-") + info->name());
+        std::filesystem::remove_all(home);
+        std::filesystem::create_directories(home);
+        ::setenv("XDG_DATA_HOME", home.c_str(), 1);
+    }
     static precis::test::PrivateXvfb* xvfb_;
     static std::filesystem::path* dataHome_;
 };
@@ -326,7 +337,7 @@ TEST_F(GuiApp, PacsQueryRetrieveLoadsThePhantom) {
     EXPECT_EQ(report.loadedDims, (std::array<int, 3>{128, 128, 60}));
     EXPECT_EQ(report.loadedSeriesUid, ph.identity.seriesInstanceUid);
     // Retrieved under $XDG_DATA_HOME/precis/pacs/<studyUid>/.
-    const auto expected = *dataHome_ / "precis" / "pacs" / ph.identity.studyInstanceUid;
+    const auto expected = dataHome() / "pacs" / ph.identity.studyInstanceUid;
     EXPECT_EQ(report.loadedPath.parent_path(), expected);
     auto img = render::readPng(loadedShot);
     ASSERT_TRUE(img) << describe(img.error());
@@ -368,6 +379,18 @@ LabelledPhantom writeLabelledPhantom(const std::filesystem::path& base) {
     return {dir, ph->ct.geometry.worldBounds().center().z};
 }
 
+/// A scripted run on `series` in a window of width x height (at 1280 x 800 four panes of about
+/// 468 x 365), validation on, two frames after the last action.
+GuiOptions fourPaneRun(const std::filesystem::path& series, int width = 1280, int height = 800) {
+    GuiOptions o;
+    o.seriesPath = series;
+    o.width = width;
+    o.height = height;
+    o.validation = true;
+    o.frames = 2;
+    return o;
+}
+
 /// Fraction of the pixels inside `pane` (x, y, w, h) whose colour differs by more than 24.
 double changedFraction(const render::ImageRgba8& a, const render::ImageRgba8& b,
                        const std::array<float, 4>& pane) {
@@ -388,15 +411,10 @@ TEST_F(GuiApp, FourPanesHideAStructureScrollASliceMaximise) {
     const auto ph = writeLabelledPhantom(*dataHome_);
     const auto out = precis::test::outputDir("gui");
     const auto shot = [&](const char* name) { return (out / name).string(); };
-    GuiOptions o;
-    o.seriesPath = ph.dir;
-    o.width = 1280;
-    o.height = 800;
-    o.validation = true;
+    GuiOptions o = fourPaneRun(ph.dir);
     o.actions = {"screenshot:" + shot("four_panes.png"), "hide L3", "screenshot:" + shot("four_panes_no_l3.png"),
                  "hide dural_sac", "screenshot:" + shot("four_panes_no_sac.png"), "scroll axial 8", "screenshot:" + shot("four_panes_scrolled.png"), "window bone",
                  "maximise axial", "screenshot:" + shot("axial_maximised.png")};
-    o.frames = 2;
     GuiRunReport report;
     o.report = &report;
     ASSERT_EQ(runGui(o), 0);
@@ -475,11 +493,7 @@ TEST_F(GuiApp, ProposeUndoSaveAndReopenAPlan) {
     const auto planFile = work / "plan.json";
     const auto undoneFile = work / "undone.json";
 
-    GuiOptions o;
-    o.seriesPath = ph.dir;
-    o.width = 1280;
-    o.height = 800;
-    o.validation = true;
+    GuiOptions o = fourPaneRun(ph.dir);
     o.autosaveIntervalS = 0;
     // The slices move to a proposal's target (and stay on undo): compare the 3D pane between
     // states with the same slices, so only the needle differs.
@@ -487,7 +501,6 @@ TEST_F(GuiApp, ProposeUndoSaveAndReopenAPlan) {
                  "screenshot:" + shot("plan_proposed.png"), "undo",
                  "screenshot:" + shot("plan_undone.png"), "plan-save:" + undoneFile.string(), "redo",
                  "screenshot:" + shot("plan_redone.png"), "plan-save:" + planFile.string()};
-    o.frames = 2;
     GuiRunReport report;
     o.report = &report;
     ASSERT_EQ(runGui(o), 0);
@@ -539,11 +552,8 @@ TEST_F(GuiApp, ProposeUndoSaveAndReopenAPlan) {
               0.001);
 
     // `precis PLAN.json`: the plan opens with its series, evaluated, unchanged.
-    GuiOptions r;
+    GuiOptions r = fourPaneRun({});
     r.planPath = planFile;
-    r.width = 1280;
-    r.height = 800;
-    r.validation = true;
     r.autosaveIntervalS = 0;
     r.screenshotPath = shot("plan_reopened.png");
     // Then the entry is clicked on the sagittal slice (through the target since "select").
@@ -551,7 +561,6 @@ TEST_F(GuiApp, ProposeUndoSaveAndReopenAPlan) {
                  "click sagittal 0.9 0.45", "view needle", "tab plan",
                  "screenshot:" + shot("plan_tab.png"), "tab export",
                  "screenshot:" + shot("plan_export_tab.png")};
-    r.frames = 2;
     GuiRunReport reopened;
     r.report = &reopened;
     ASSERT_EQ(runGui(r), 0);
@@ -598,14 +607,10 @@ TEST_F(GuiApp, PlanWithMissingSeriesStaysOpenAndItsAutosaveIsOffered) {
     ASSERT_TRUE(exporting::savePlan(plan, planFile));
 
     // An edit, autosaved, then the session "crashes" (never saves).
-    GuiOptions o;
+    GuiOptions o = fourPaneRun({}, 1100, 700);
     o.planPath = planFile;
-    o.width = 1100;
-    o.height = 700;
-    o.validation = true;
     o.autosaveIntervalS = 0;
     o.actions = {"select 0", "set-entry 12 90 5", "autosave"};
-    o.frames = 2;
     GuiRunReport report;
     o.report = &report;
     ASSERT_EQ(runGui(o), 0);
@@ -631,6 +636,286 @@ TEST_F(GuiApp, PlanWithMissingSeriesStaysOpenAndItsAutosaveIsOffered) {
     EXPECT_TRUE(recovered.planDirty);
     EXPECT_EQ(recovered.undoLabel, "recover autosave");
     std::filesystem::remove_all(work);
+}
+
+} // namespace
+} // namespace precis::gui
+
+namespace precis::gui {
+namespace {
+
+/// The axial, coronal and sagittal views as the app starts them for a pane of `paneSize` (x, y
+/// width and height): the same SliceView::standard the app uses, so the test knows which LPS
+/// point a click at pane fractions lands on.
+render::SliceView startView(render::SliceOrientation o, const model::ImageGeometry& g,
+                            const std::array<float, 4>& pane) {
+    return render::SliceView::standard(o, g, double(pane[2]) / pane[3]);
+}
+glm::dvec3 lpsAt(const render::SliceView& v, const std::array<float, 4>& pane, double fx, double fy) {
+    return v.worldFromViewport(fx * pane[2], fy * pane[3], pane[2], pane[3]);
+}
+std::array<double, 2> fractionsOf(const render::SliceView& v, const std::array<float, 4>& pane,
+                                  const glm::dvec3& lps) {
+    const glm::dvec2 px = v.viewportFromWorld(lps, pane[2], pane[3]);
+    return {px.x / pane[2], px.y / pane[3]};
+}
+/// True when a voxel within `radius` voxels of `lps` carries `label`.
+bool labelNear(const model::LabelMap& labels, const glm::dvec3& lps, int label, int radius = 1) {
+    const glm::dvec3 c = glm::round(labels.geometry.indexFromWorld(lps));
+    for (int dk = -radius; dk <= radius; ++dk)
+        for (int dj = -radius; dj <= radius; ++dj)
+            for (int di = -radius; di <= radius; ++di) {
+                const int i = int(c.x) + di, j = int(c.y) + dj, k = int(c.z) + dk;
+                if (labels.geometry.contains(i, j, k) && labels.at(i, j, k) == label) return true;
+            }
+    return false;
+}
+/// Pixels of the measurement colour (cyan: blue and green high, red low) inside `box`.
+int cyanPixels(const render::ImageRgba8& img, const std::array<float, 4>& box) {
+    int n = 0;
+    for (int y = std::max(0, int(box[1])); y < std::min(img.height, int(box[1] + box[3])); ++y)
+        for (int x = std::max(0, int(box[0])); x < std::min(img.width, int(box[0] + box[2])); ++x) {
+            const auto* p = img.at(x, y);
+            n += p[2] > 200 && p[1] > 180 && p[0] < 110;
+        }
+    return n;
+}
+
+TEST_F(GuiApp, PicksOnSlicesAndIn3dNameTheStructureUnderTheClick) {
+    const auto ph = writeLabelledPhantom(*dataHome_);
+    auto labels = anatomy::readLabelMap(ph.dir / "labels.nrrd");
+    ASSERT_TRUE(labels) << describe(labels.error());
+    auto truth = phantom::truthFromJson(readFile(ph.dir / "truth.json").value_or(""));
+    ASSERT_TRUE(truth) << describe(truth.error());
+    int l3 = 0;
+    for (const auto& st : truth->structures)
+        if (st.name == "L3") l3 = st.label;
+    ASSERT_GT(l3, 0);
+    // The L3 body: the phantom puts its centre on x = 0, y = 0; its middle slice along z there.
+    const auto& g = labels->geometry;
+    const glm::dvec3 column = glm::round(g.indexFromWorld({0, 0, 0}));
+    std::vector<int> ks;
+    for (int k = 0; k < g.dims[2]; ++k)
+        if (labels->at(int(column.x), int(column.y), k) == l3) ks.push_back(k);
+    ASSERT_FALSE(ks.empty());
+    const int kBody = ks[ks.size() / 2];
+    const int steps = int(std::lround((g.worldFromIndex({column.x, column.y, double(kBody)}).z - ph.centreZ) / g.spacingMm.z));
+
+    // Four panes at 1280 x 800: the axial one top right, about 468 x 365 (checked below).
+    const std::array<float, 4> roughAxialPane{812, 34, 468, 365};
+    auto axial = startView(render::SliceOrientation::Axial, g, roughAxialPane);
+    axial.moveAlongNormal(-steps * g.spacingMm.z); // "scroll axial N" moves it N slices superior
+    const auto f = fractionsOf(axial, roughAxialPane, {0, 0, axial.centerLps.z});
+
+    const auto out = precis::test::outputDir("gui");
+    const auto shot = (out / "pick_3d_skin.png").string();
+    GuiOptions o = fourPaneRun(ph.dir);
+    o.actions = {"scroll axial " + std::to_string(steps),
+                 fmt::format("pick-at axial {} {}", f[0], f[1]),
+                 "screenshot:" + (out / "pick_axial.png").string(),
+                 "view posterior",
+                 "pick-at 3d 0.5 0.5",
+                 "screenshot:" + (out / "pick_3d_bone.png").string(),
+                 "show skin",
+                 "pick-at 3d 0.5 0.5",
+                 "screenshot:" + shot,
+                 "hide skin",
+                 "pick-at 3d 0.02 0.02"}; // the corner: no surface
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0);
+    ASSERT_TRUE(report.caseLoaded);
+    const auto& axialPane = report.panes[1];
+    EXPECT_NEAR(axialPane[3], roughAxialPane[3], 8.0f);
+    auto shown = startView(render::SliceOrientation::Axial, g, axialPane);
+    shown.moveAlongNormal(-steps * g.spacingMm.z);
+    const glm::dvec3 expected = lpsAt(shown, axialPane, f[0], f[1]);
+    ASSERT_EQ(report.picks.size(), 3u); // the click on nothing picks nothing
+
+    // On the slice: the plane's point under the click, the label map's structure there, its HU.
+    const auto& onSlice = report.picks[0];
+    EXPECT_EQ(onSlice.pane, "axial");
+    EXPECT_LT(glm::length(onSlice.lps - expected), 1e-3);
+    EXPECT_EQ(onSlice.structure, "L3");
+    EXPECT_EQ(onSlice.label, l3);
+    ASSERT_TRUE(onSlice.hasHu);
+    EXPECT_GT(onSlice.hu, 150.0); // bone
+    EXPECT_EQ(onSlice.text.rfind(fmt::format("L {:.1f} P {:.1f} S {:.1f} mm \xc2\xb7 L3 \xc2\xb7 ", expected.x,
+                                             expected.y, expected.z),
+                                 0),
+              0u)
+        << onSlice.text;
+
+    // In 3D from behind (skin hidden, as at the start): the ray through the centre meets a bone
+    // first, on its surface: that label lies within a voxel of the point.
+    const auto& bone = report.picks[1];
+    EXPECT_EQ(bone.pane, "3d");
+    ASSERT_FALSE(bone.structure.empty());
+    const auto* st = [&]() -> const model::Structure* {
+        for (const auto& s : truth->structures)
+            if (s.name == bone.structure) return &s;
+        return nullptr;
+    }();
+    ASSERT_NE(st, nullptr) << bone.structure;
+    EXPECT_EQ(st->kind, model::StructureKind::Bone) << bone.structure;
+    EXPECT_TRUE(labelNear(*labels, bone.lps, st->label)) << bone.text;
+    // With the skin shown the same ray stops at the skin, farther back (posterior is +y).
+    const auto& skin = report.picks[2];
+    EXPECT_EQ(skin.structure, "skin");
+    EXPECT_TRUE(labelNear(*labels, skin.lps, skin.label)) << skin.text;
+    EXPECT_GT(skin.lps.y, bone.lps.y + 10.0);
+    EXPECT_LT(std::abs(skin.lps.x - bone.lps.x) + std::abs(skin.lps.z - bone.lps.z), 10.0);
+    EXPECT_EQ(report.lastPick.structure, "skin");
+    auto img = render::readPng(shot);
+    ASSERT_TRUE(img) << describe(img.error());
+}
+
+TEST_F(GuiApp, MeasuresDistancesAndAnglesOnSlicesAndIn3d) {
+    const auto ph = writeLabelledPhantom(*dataHome_);
+    auto labels = anatomy::readLabelMap(ph.dir / "labels.nrrd");
+    ASSERT_TRUE(labels) << describe(labels.error());
+    const auto& g = labels->geometry;
+
+    const auto out = precis::test::outputDir("gui");
+    const auto shot = [&](const char* name) { return (out / name).string(); };
+    GuiOptions o = fourPaneRun(ph.dir);
+    o.actions = {"measure distance", "screenshot:" + shot("measure_before.png"),
+                 "click axial 0.3 0.35", "click axial 0.7 0.6",
+                 "screenshot:" + shot("measure_distance.png"),
+                 "measure angle", "click coronal 0.3 0.3", "click coronal 0.5 0.6", "click coronal 0.8 0.35",
+                 // A measurement in progress that Esc drops.
+                 "measure distance", "click sagittal 0.5 0.5", "key escape",
+                 // 3D: two picks on the bone surface.
+                 "view posterior", "click 3d 0.5 0.5", "click 3d 0.5 0.62",
+                 // A sagittal distance, drawn, then deleted.
+                 "click sagittal 0.4 0.4", "click sagittal 0.6 0.7", "screenshot:" + shot("measure_all.png"),
+                 "delete-measurement 3", "screenshot:" + shot("measure_deleted.png"),
+                 // Left in progress: two of an angle's three points.
+                 "measure angle", "click axial 0.5 0.5", "click axial 0.6 0.5"};
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0);
+    EXPECT_TRUE(report.errors.empty()) << report.errors.front();
+    // Where the clicks landed, from the panes' geometry (the slices never moved).
+    const auto &pane3d = report.panes[0], &axialPane = report.panes[1], &coronalPane = report.panes[2],
+               &sagittalPane = report.panes[3];
+    const auto axial = startView(render::SliceOrientation::Axial, g, axialPane);
+    const auto coronal = startView(render::SliceOrientation::Coronal, g, coronalPane);
+    const glm::dvec3 a = lpsAt(axial, axialPane, 0.3, 0.35), b = lpsAt(axial, axialPane, 0.7, 0.6);
+    const glm::dvec3 p = lpsAt(coronal, coronalPane, 0.3, 0.3), q = lpsAt(coronal, coronalPane, 0.5, 0.6),
+                     r = lpsAt(coronal, coronalPane, 0.8, 0.35);
+    EXPECT_EQ(report.measureMode, "angle");
+    EXPECT_TRUE(report.measuring); // two of the three angle points placed
+
+    // The axial distance, the coronal angle and the 3D distance remain (the sagittal one went).
+    ASSERT_EQ(report.measurements.size(), 3u);
+    const auto& axialDistance = report.measurements[0];
+    EXPECT_EQ(axialDistance.kind, "distance");
+    EXPECT_EQ(axialDistance.pane, "axial");
+    ASSERT_EQ(axialDistance.pointsLps.size(), 2u);
+    EXPECT_LT(glm::length(axialDistance.pointsLps[0] - a), 1e-3);
+    EXPECT_LT(glm::length(axialDistance.pointsLps[1] - b), 1e-3);
+    EXPECT_NEAR(axialDistance.value, glm::length(b - a), 1e-3);
+    EXPECT_NEAR(a.z, b.z, 1e-9); // both on the axial plane
+    const auto& angle = report.measurements[1];
+    EXPECT_EQ(angle.kind, "angle");
+    EXPECT_EQ(angle.pane, "coronal");
+    ASSERT_EQ(angle.pointsLps.size(), 3u);
+    EXPECT_LT(glm::length(angle.pointsLps[0] - p), 1e-3);
+    EXPECT_LT(glm::length(angle.pointsLps[1] - q), 1e-3); // the vertex
+    EXPECT_LT(glm::length(angle.pointsLps[2] - r), 1e-3);
+    EXPECT_NEAR(angle.value, glm::degrees(std::acos(glm::dot(glm::normalize(p - q), glm::normalize(r - q)))), 1e-3);
+    const auto& d3 = report.measurements[2];
+    EXPECT_EQ(d3.kind, "distance");
+    EXPECT_EQ(d3.pane, "3d");
+    ASSERT_EQ(d3.pointsLps.size(), 2u);
+    EXPECT_NEAR(d3.value, glm::length(d3.pointsLps[1] - d3.pointsLps[0]), 1e-9);
+    EXPECT_GT(d3.value, 5.0); // two points on the surface, 12 % of the pane apart
+    // The 3D points are picks on surfaces (the last two picks of the 3D clicks).
+    bool found = false;
+    for (std::size_t i = 0; i + 1 < report.picks.size(); ++i)
+        found |= report.picks[i].pane == "3d" && report.picks[i].lps == d3.pointsLps[0] &&
+                 report.picks[i + 1].lps == d3.pointsLps[1] && !report.picks[i].structure.empty();
+    EXPECT_TRUE(found);
+
+    // The axial distance before it was deleted: its value is the LPS distance of the clicks,
+    // and it is drawn between them in the axial pane.
+    auto before = render::readPng(shot("measure_before.png"));
+    auto distance = render::readPng(shot("measure_distance.png"));
+    auto all = render::readPng(shot("measure_all.png"));
+    auto deleted = render::readPng(shot("measure_deleted.png"));
+    ASSERT_TRUE(before && distance && all && deleted);
+    const std::array<float, 4> line{axialPane[0] + 0.3f * axialPane[2], axialPane[1] + 0.35f * axialPane[3],
+                                    axialPane[0] + 0.7f * axialPane[2], axialPane[1] + 0.6f * axialPane[3]};
+    EXPECT_GT(changedAround(*before, *distance, line, 4), 150u);
+    const std::array<float, 4> lineBox{line[0], line[1], line[2] - line[0], line[3] - line[1]};
+    EXPECT_GT(cyanPixels(*distance, lineBox), 100) << "no measurement line in the axial pane";
+    EXPECT_EQ(cyanPixels(*before, lineBox), 0);
+    // Its value, "NN.N mm", is written beside the line's middle: more changed pixels there than
+    // the line alone accounts for; nothing changes in the coronal pane.
+    EXPECT_LT(changedFraction(*before, *distance, coronalPane), 0.001);
+    // Every measurement is drawn where its points are: the angle on the coronal slice, all of
+    // them in 3D; the sagittal distance is gone once deleted, the others stay.
+    EXPECT_GT(cyanPixels(*all, coronalPane), 100);
+    EXPECT_GT(cyanPixels(*all, pane3d), 20);
+    // (The 3D distance lies on the sagittal plane too: x = 0 under the posterior view's centre.)
+    const std::array<float, 4> sagittalLine{sagittalPane[0] + 0.4f * sagittalPane[2] + 4,
+                                            sagittalPane[1] + 0.4f * sagittalPane[3] + 4, 0.2f * sagittalPane[2] - 8,
+                                            0.3f * sagittalPane[3] - 8};
+    EXPECT_GT(cyanPixels(*all, sagittalLine), 50);
+    EXPECT_LT(cyanPixels(*deleted, sagittalLine), 5);
+    EXPECT_GT(cyanPixels(*deleted, coronalPane), 100);
+    EXPECT_GT(cyanPixels(*deleted, lineBox), 100);
+}
+
+TEST_F(GuiApp, RemembersLayoutWindowAndTabBetweenRuns) {
+    const auto series = writeBallsSeries();
+    GuiOptions o = fourPaneRun(series, 1100, 700);
+    o.actions = {"split 0.3 0.6", "window bone", "tab plan"};
+    GuiRunReport first;
+    o.report = &first;
+    ASSERT_EQ(runGui(o), 0);
+    EXPECT_EQ(first.windowSize, (std::array<int, 2>{1100, 700}));
+    const auto settings = Settings::load();
+    EXPECT_EQ(settings.getInt("window.width", 0), 1100);
+    EXPECT_NEAR(settings.getDouble("layout.splitX", 0), 0.3, 1e-4);
+
+    // The second run asks for no size: it opens as the first ended, split as it was left.
+    GuiOptions again = fourPaneRun(series, 0, 0);
+    again.actions = {"maximise coronal"};
+    again.screenshotPath = precis::test::outputDir("gui") / "remembered_layout.png";
+    GuiRunReport second;
+    again.report = &second;
+    ASSERT_EQ(runGui(again), 0);
+    EXPECT_EQ(second.windowSize, (std::array<int, 2>{1100, 700}));
+    EXPECT_EQ(second.sideTab, "plan");
+    EXPECT_EQ(second.window[0], 400.0); // bone: L 400 / W 2000
+    EXPECT_EQ(second.window[1], 2000.0);
+    EXPECT_NEAR(second.split[0], 0.3, 1e-4);
+    EXPECT_NEAR(second.split[1], 0.6, 1e-4);
+
+    // The third run starts with the coronal pane maximised; four panes split 0.3 / 0.6.
+    again.actions = {"screenshot:" + (precis::test::outputDir("gui") / "remembered_maximised.png").string(),
+                     "four-panes"};
+    GuiRunReport third;
+    again.report = &third;
+    again.screenshotPath = precis::test::outputDir("gui") / "remembered_split.png";
+    ASSERT_EQ(runGui(again), 0);
+    EXPECT_EQ(third.maximisedPane, "");
+    // The content area: right of the 340 px side panel, below the 34 px toolbar.
+    const float contentW = 1100 - 340;
+    EXPECT_EQ(third.panes[0][0], 340.0f);
+    EXPECT_EQ(third.panes[0][2], std::floor((contentW - 4) * 0.3f));
+    EXPECT_EQ(third.panes[1][0], 340.0f + third.panes[0][2] + 4);
+    const float contentH = third.panes[2][1] + third.panes[2][3] - 34;
+    EXPECT_NEAR(third.panes[0][3], std::floor((contentH - 4) * 0.6f), 1.0f);
+    // It started maximised: the first screenshot shows the coronal pane over the whole content.
+    auto maxed = render::readPng(precis::test::outputDir("gui") / "remembered_maximised.png");
+    auto split = render::readPng(precis::test::outputDir("gui") / "remembered_split.png");
+    ASSERT_TRUE(maxed && split);
+    EXPECT_EQ(maxed->width, 1100);
+    EXPECT_GT(changedFraction(*maxed, *split, {340, 34, 760, 600}), 0.05);
+    std::filesystem::remove_all(series);
 }
 
 } // namespace
