@@ -7,6 +7,7 @@
 #include "gui/ExportPanel.h"
 #include "gui/GlfwWindow.h"
 #include "gui/ImGuiLayer.h"
+#include "gui/ClipControls.h"
 #include "gui/Measurements.h"
 #include "gui/PacsWindow.h"
 #include "gui/Picking.h"
@@ -85,7 +86,8 @@ struct ViewState {
     render::Camera camera;
     render::ViewPreset preset = render::ViewPreset::Posterior;
     bool cameraMoved = false; // orbited/panned/zoomed away from the preset
-    render::ClipState clip;   // what the 3D view cuts away (picking honours it too)
+    ClipControls clipControls; // Case tab > Clipping
+    render::ClipState clip;    // what the 3D view cuts away (from clipControls; picking honours it)
     bool interacting = false; // the 3D camera moves this frame: draw the level-of-detail meshes
     render::ViewportRect content{};            // the area right of the side panel, below the toolbar
     std::array<render::ViewportRect, kPaneCount> panes{};
@@ -634,6 +636,7 @@ void drawCaseTab(ViewState& s, const render::Context& ctx) {
                             "Ctrl+wheel zoom, left drag pan, right drag\nwindow/level. Double-click or M:\n"
                             "maximise a pane; drag the gaps to resize.");
     }
+    if (ImGui::CollapsingHeader("Clipping")) s.clipControls.draw(sceneBounds(s), s.slices);
     ImGui::EndTabItem();
 }
 
@@ -1030,6 +1033,8 @@ std::optional<std::string> runAppAction(ViewState& s, const std::string& action,
         if (dir->empty()) return "browse: needs a folder";
         s.browser.open(*dir);
         s.browser.startScan();
+    } else if (auto clip = arg("clip-")) {
+        if (auto err = s.clipControls.apply(*clip)) return *err;
     } else if (action == "load-first") {
         auto series = s.browser.firstImageSeries();
         if (!series) return "load-first: the browser lists no image series";
@@ -1309,6 +1314,8 @@ void fillReport(const ViewState& s, GuiRunReport& r) {
     r.planWarnings = pl.seriesWarnings();
     r.recoveryPending = pl.recoveryPending();
     r.downTheNeedle = s.downTheNeedle;
+    r.clipPlane = s.clip.planeEnabled;
+    r.clipBox = s.clip.boxEnabled;
     const auto& pane = s.panes[kPane3d];
     if (auto line = pl.activeEntryTip(); line && pane.width > 0 && pane.height > 0) {
         const glm::dmat4 clip = s.camera.clipFromWorld(double(pane.width) / pane.height);
@@ -1477,6 +1484,7 @@ int runGui(const GuiOptions& options) {
                 layoutPanes(s);
             }
             handleInput(s);
+            s.clip = s.clipControls.state(s.camera); // the view plane follows the camera
             updatePalette(s);
             drawSidePanel(s, ctx, h - statusHeight);
             drawToolbar(s, kSidePanelWidth, std::max(1.0f, w - kSidePanelWidth), kToolbarHeight);

@@ -56,6 +56,7 @@ struct GuiRunReport {
     /// The active trajectory's entry and tip projected into the 3D pane (window pixels
     /// x0, y0, x1, y1); zero when none.
     std::array<float, 4> needle3d{};
+    bool clipPlane = false, clipBox = false; // the 3D view's clipping plane / box is on
     std::vector<std::string> errors; // load, scan and PACS errors, in the order they happened
     std::vector<std::filesystem::path> screenshots; // written by "screenshot:" actions
     // Picking and measurements.
@@ -121,7 +122,11 @@ struct GuiOptions {
     /// picks the tool; 3D points are picks on surfaces), or else picks (GuiRunReport::lastPick);
     /// "pick-at PANE FX FY" always only picks; "key escape" (as the Esc key: cancels a
     /// measurement in progress); "delete-measurement N"; "split FX FY" (the pane split, as
-    /// dragging the gaps does: fractions of the content area, 0.1..0.9).
+    /// dragging the gaps does: fractions of the content area, 0.1..0.9). Clipping (Case tab >
+    /// Clipping): "clip-plane axial|coronal|sagittal|view POS [flip]" (axial keeps S <= POS,
+    /// coronal P >= POS, sagittal L >= POS, view the side beyond POS mm from the camera target;
+    /// flip keeps the other side), "clip-plane off", "clip-box L0 L1 P0 P1 S0 S1" (LPS mm),
+    /// "clip-box off".
     /// An unknown or impossible action fails the run (exit code 1), and so does a load, scan or PACS error in a run with frames > 0.
     std::vector<std::string> actions;
     /// A plan file to open at start (`precis PLAN.json`): its series (plan.series.path) is

@@ -918,5 +918,72 @@ TEST_F(GuiApp, RemembersLayoutWindowAndTabBetweenRuns) {
     std::filesystem::remove_all(series);
 }
 
+/// Bone-coloured pixels inside `box` (x, y, w, h) of the window.
+int bonePixelsIn(const render::ImageRgba8& img, const std::array<float, 4>& box) {
+    int n = 0;
+    for (int y = int(box[1]) + 2; y < int(box[1] + box[3]) - 2; ++y)
+        for (int x = int(box[0]) + 2; x < int(box[0] + box[2]) - 2; ++x) {
+            const auto* p = img.at(x, y);
+            n += p[0] > 150 && p[0] > p[2] + 10;
+        }
+    return n;
+}
+
+TEST_F(GuiApp, ClippingPlaneAndBoxCutTheSurfacesAndPicking) {
+    const auto ph = writeLabelledPhantom(*dataHome_);
+    auto labels = anatomy::readLabelMap(ph.dir / "labels.nrrd");
+    ASSERT_TRUE(labels) << describe(labels.error());
+    const auto out = precis::test::outputDir("gui");
+    const auto whole = out / "clip_none.png", plane = out / "clip_plane.png", box = out / "clip_box.png";
+    // From behind, the ray through the pane centre first meets a spinous process; a coronal
+    // plane 15 mm in front of the most posterior bone there, keeping what is anterior to it
+    // (flip), cuts the posterior elements away and the pick goes deeper.
+    GuiOptions o = fourPaneRun(ph.dir);
+    o.actions = {"maximise 3d",
+                 "view posterior",
+                 "pick-at 3d 0.5 0.5",
+                 "screenshot:" + whole.string(),
+                 "clip-plane coronal 45 flip",
+                 "pick-at 3d 0.5 0.5",
+                 "screenshot:" + plane.string(),
+                 "clip-plane off",
+                 "clip-box 0 200 -200 200 -200 200", // the patient's left half (L >= 0)
+                 "pick-at 3d 0.45 0.5",               // right of the midline in a posterior view
+                 "screenshot:" + box.string()};
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0);
+    ASSERT_EQ(report.picks.size(), 3u);
+    EXPECT_TRUE(report.clipBox);
+    EXPECT_FALSE(report.clipPlane);
+    const auto& first = report.picks[0];
+    ASSERT_FALSE(first.structure.empty());
+    EXPECT_GT(first.lps.y, 45.0) << first.text; // the spinous process is behind the plane
+    const auto& cut = report.picks[1];
+    ASSERT_FALSE(cut.structure.empty()) << "the ray should still meet something in front";
+    EXPECT_LE(cut.lps.y, 45.0 + 1e-6) << cut.text;
+    // In a posterior view the patient's left is on the image left: x = 0.45 of the pane is
+    // their left of the midline... and 0.55 their right. The box keeps L >= 0 only.
+    const auto& boxed = report.picks[2];
+    if (!boxed.structure.empty()) {
+        EXPECT_GE(boxed.lps.x, -1e-6) << boxed.text;
+    }
+
+    auto a = render::readPng(whole);
+    auto b = render::readPng(plane);
+    auto c = render::readPng(box);
+    ASSERT_TRUE(a && b && c);
+    const auto& pane = report.panes[0];
+    ASSERT_GT(pane[2], 600.0f);
+    EXPECT_GT(changedFraction(*a, *b, pane), 0.02); // the plane changed the picture
+    // The box: the pane's image-right half (the patient's right) loses its bone; the image-left
+    // half keeps most of it.
+    const std::array<float, 4> left{pane[0], pane[1], pane[2] / 2 - 4, pane[3]};
+    const std::array<float, 4> right{pane[0] + pane[2] / 2 + 4, pane[1], pane[2] / 2 - 4, pane[3]};
+    ASSERT_GT(bonePixelsIn(*a, right), 1000);
+    EXPECT_LT(bonePixelsIn(*c, right), bonePixelsIn(*a, right) / 20);
+    EXPECT_GT(bonePixelsIn(*c, left), bonePixelsIn(*a, left) / 2);
+}
+
 } // namespace
 } // namespace precis::gui
