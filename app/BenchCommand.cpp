@@ -433,7 +433,7 @@ int benchRender(const Args& a) {
         int w, h;
     };
     for (const Size size : {Size{1280, 720}, Size{1920, 1080}}) {
-        auto target = render::OffscreenTarget::create(**ctx, size.w, size.h);
+        auto target = render::OffscreenTarget::create(**ctx, size.w, size.h, VK_SAMPLE_COUNT_1_BIT);
         if (!target) return reportError(target.error());
         auto renderer = render::SceneRenderer::create(**ctx, (*target)->renderPass(), (*target)->samples());
         if (!renderer) return reportError(renderer.error());

@@ -20,6 +20,13 @@ bool supportsColorTarget(VkPhysicalDevice pd, VkFormat f) {
 } // namespace
 
 Result<std::unique_ptr<OffscreenTarget>> OffscreenTarget::create(Context& ctx, int width, int height) {
+    return create(ctx, width, height, ctx.msaaSamples());
+}
+
+Result<std::unique_ptr<OffscreenTarget>> OffscreenTarget::create(Context& ctx, int width, int height,
+                                                                 VkSampleCountFlagBits samples) {
+    if (samples != VK_SAMPLE_COUNT_1_BIT && samples != ctx.msaaSamples())
+        return fail(ErrorCode::InvalidArgument, "an offscreen target has 1 sample or the device's MSAA count");
     const auto& limits = ctx.properties().limits;
     if (width < 1 || height < 1 || std::uint32_t(width) > limits.maxFramebufferWidth ||
         std::uint32_t(height) > limits.maxFramebufferHeight)
@@ -28,7 +35,7 @@ Result<std::unique_ptr<OffscreenTarget>> OffscreenTarget::create(Context& ctx, i
                         " is not supported (1.." + std::to_string(limits.maxFramebufferWidth) + ")");
     std::unique_ptr<OffscreenTarget> t(new OffscreenTarget(ctx));
     t->extent_ = {std::uint32_t(width), std::uint32_t(height)};
-    t->samples_ = ctx.msaaSamples();
+    t->samples_ = samples;
     if (supportsColorTarget(ctx.physicalDevice(), VK_FORMAT_R8G8B8A8_UNORM)) t->format_ = VK_FORMAT_R8G8B8A8_UNORM;
     else if (supportsColorTarget(ctx.physicalDevice(), VK_FORMAT_B8G8R8A8_UNORM)) t->format_ = VK_FORMAT_B8G8R8A8_UNORM;
     else return fail(ErrorCode::DeviceError, "the GPU cannot render to 8-bit RGBA images");

@@ -1,7 +1,10 @@
 #pragma once
-// A headless colour (RGBA8, or BGRA8 converted on readback) + depth target with 4x MSAA resolved
-// to a single-sample image, read back to the host. First-class: tests, the CLI and benchmarks
-// render through it exactly as the window does.
+// A headless colour (RGBA8, or BGRA8 converted on readback) + depth target, with 4x MSAA (where
+// supported) resolved to a single-sample image unless asked for one sample, read back to the
+// host. First-class: tests, the CLI and benchmarks render through it exactly as the window does.
+// A target that only receives SceneRenderer's copy needs no MSAA (the scene image is already
+// antialiased and copied 1:1): ask for VK_SAMPLE_COUNT_1_BIT, which saves a multisampled clear
+// and resolve per frame.
 #include "core/Error.h"
 #include "render/Context.h"
 #include "render/Image.h"
@@ -15,8 +18,12 @@ namespace precis::render {
 
 class OffscreenTarget {
 public:
-    /// InvalidArgument when the size is not within 1..maxFramebufferWidth/Height.
+    /// InvalidArgument when the size is not within 1..maxFramebufferWidth/Height. Samples: the
+    /// context's MSAA count.
     static Result<std::unique_ptr<OffscreenTarget>> create(Context& ctx, int width, int height);
+    /// With `samples` (1 or the context's MSAA count).
+    static Result<std::unique_ptr<OffscreenTarget>> create(Context& ctx, int width, int height,
+                                                           VkSampleCountFlagBits samples);
     ~OffscreenTarget();
     OffscreenTarget(const OffscreenTarget&) = delete;
     OffscreenTarget& operator=(const OffscreenTarget&) = delete;

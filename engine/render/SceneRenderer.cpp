@@ -699,7 +699,7 @@ void SceneRenderer::record(VkCommandBuffer cmd, const ViewportRect& rect) const 
 
 Result<ImageRgba8> renderSceneOffscreen(Context& ctx, const Scene& scene, const Camera& camera,
                                         int width, int height, const OffscreenOptions& options) {
-    auto target = OffscreenTarget::create(ctx, width, height);
+    auto target = OffscreenTarget::create(ctx, width, height, VK_SAMPLE_COUNT_1_BIT);
     if (!target) return std::unexpected(target.error());
     auto renderer = SceneRenderer::create(ctx, (*target)->renderPass(), (*target)->samples());
     if (!renderer) return std::unexpected(renderer.error());

@@ -26,7 +26,10 @@ Result<std::unique_ptr<SwapchainTarget>> SwapchainTarget::create(Context& ctx,
 
     std::unique_ptr<SwapchainTarget> t(new SwapchainTarget(ctx, source));
     t->options_ = options;
-    t->samples_ = ctx.msaaSamples();
+    // One sample: the 3D view arrives antialiased from SceneRenderer's own pass, slice images
+    // fill their panes, and ImGui antialiases its own shapes; a multisampled window would only
+    // add a clear and a resolve of the whole window to every frame.
+    t->samples_ = VK_SAMPLE_COUNT_1_BIT;
 
     std::uint32_t n = 0;
     vkGetPhysicalDeviceSurfaceFormatsKHR(ctx.physicalDevice(), surface, &n, nullptr);

@@ -1,9 +1,9 @@
 #pragma once
 // Presentation to a window. The app owns the window and creates the VkSurfaceKHR (e.g. with
 // glfwCreateWindowSurface on Context::instance()); it hands it in through SurfaceSource, so this
-// module never sees a windowing library. Same render pass layout as OffscreenTarget (colour with
-// 4x MSAA resolved into the swapchain image, + depth), so SceneRenderer and overlay renderers
-// (the app's ImGui) draw into it the same way.
+// module never sees a windowing library. Same render pass layout as OffscreenTarget (colour, one
+// sample, + depth), so SceneRenderer and overlay renderers (the app's ImGui) draw into it the
+// same way.
 //
 // Frames in flight: kFramesInFlight command buffers / fences; beginFrame() waits for the oldest
 // and then runs the Context's deferred destructions that became safe.
