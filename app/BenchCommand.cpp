@@ -347,10 +347,10 @@ int benchMesh(const Args& a) {
 
 #ifdef PRECIS_HAVE_GUI
 /// `precis bench render [--frames N]`: the phantom scene with every structure (one label surface
-/// each, as the planner shows them) drawn offscreen at 1280x720 and 1920x1080: the still frame
-/// (display level, StructureMeshes.h) and the interactive frame (level of detail, <= 250 k
-/// triangles, SceneRenderer's interactive quality), each frame including the copy into the
-/// target and its readback, as a screenshot does.
+/// each, as the planner shows them) drawn offscreen at 1280x720 and 1920x1080: the still
+/// and final frames (display level, StructureMeshes.h) and the interactive frame (level of
+/// detail, <= 250 k triangles): SceneRenderer's FrameQuality, each frame including the copy into
+/// the target and its readback, as a screenshot does.
 int benchRender(const Args& a) {
     if (auto ok = allowOnly(a, {"--frames"}); !ok) return reportError(ok.error());
     if (a.positional.size() != 1)
@@ -421,13 +421,14 @@ int benchRender(const Args& a) {
                 meshes.size(), lod.fullTriangles, lod.displayTriangles, gui::kDisplayErrorMm,
                 *std::max_element(deviation.begin(), deviation.end()), lod.lodTriangles,
                 gui::kInteractiveTriangleBudget, lod.maxEstimatedErrorMm);
-    std::printf("interactive frames: %.0f%% of the view size, no MSAA, back faces of translucent "
-                "surfaces culled\n",
-                100.0 * render::SceneRenderer::kInteractiveScale);
+    std::printf("frames: interactive (camera moving) %.0f%% of the view size, no MSAA, back faces of "
+                "translucent surfaces culled; still (first frame at rest) full size, no MSAA; final "
+                "(the resting view, screenshots) full size, %dx MSAA\n",
+                100.0 * render::SceneRenderer::kInteractiveScale, int((*ctx)->msaaSamples()));
     std::printf("prepare: phantom %.2f s, surfaces %.2f s, levels of detail %.2f s (measuring the "
                 "display level %.2f s)\n\n",
                 phantomS, extractS, lodS, measureS);
-    std::printf("%-11s %-12s %10s %10s %10s %8s\n", "size", "frame", "triangles", "median ms",
+    std::printf("%-11s %-13s %10s %10s %10s %8s\n", "size", "frame", "triangles", "median ms",
                 "p95 ms", "fps");
     struct Size {
         int w, h;
@@ -437,7 +438,9 @@ int benchRender(const Args& a) {
         if (!target) return reportError(target.error());
         auto renderer = render::SceneRenderer::create(**ctx, (*target)->renderPass(), (*target)->samples());
         if (!renderer) return reportError(renderer.error());
-        for (bool moving : {true, false}) {
+        using Q = render::FrameQuality;
+        for (const Q quality : {Q::Interactive, Q::Still, Q::Final}) {
+            const bool moving = quality == Q::Interactive;
             render::Scene scene;
             scene.drawables = moving ? interactive : still;
             render::Camera cam = render::Camera::fit(bounds, render::ViewPreset::Oblique,
@@ -450,9 +453,7 @@ int benchRender(const Args& a) {
                 Result<void> prepared;
                 auto done = (*ctx)->submitImmediate([&](VkCommandBuffer cmd) {
                     const auto& t = **target;
-                    prepared = (*renderer)->prepare(cmd, scene, cam, t.extent(),
-                                                    moving ? render::FrameQuality::Interactive
-                                                           : render::FrameQuality::Still);
+                    prepared = (*renderer)->prepare(cmd, scene, cam, t.extent(), quality);
                     t.beginRenderPass(cmd);
                     (*renderer)->record(cmd, {0, 0, float(size.w), float(size.h)});
                     t.endRenderPassAndCopy(cmd);
@@ -465,9 +466,9 @@ int benchRender(const Args& a) {
             std::sort(ms.begin(), ms.end());
             const double med = ms[ms.size() / 2];
             const double p95 = ms[std::min(ms.size() - 1, std::size_t(0.95 * double(ms.size())))];
-            std::printf("%-11s %-12s %10zu %10.1f %10.1f %8.1f\n",
-                        fmt::format("{}x{}", size.w, size.h).c_str(), moving ? "interactive" : "still",
-                        triangles, med, p95, 1000.0 / med);
+            const char* name = moving ? "interactive" : quality == Q::Still ? "still" : "final (MSAA)";
+            std::printf("%-11s %-13s %10zu %10.1f %10.1f %8.1f\n",
+                        fmt::format("{}x{}", size.w, size.h).c_str(), name, triangles, med, p95, 1000.0 / med);
         }
     }
     return 0;

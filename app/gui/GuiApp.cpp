@@ -1514,7 +1514,8 @@ int runGui(const GuiOptions& options) {
             const bool show3d = s.paneVisible(kPane3d) && px3d.width >= 1 && px3d.height >= 1;
             if (show3d) {
                 // While the camera moves the decimated meshes at reduced resolution keep the
-                // frame interactive; the next frame (no input) draws full detail.
+                // frame interactive; once it stops, a full-size still frame, then one final
+                // (MSAA) frame when nothing changes, then the final image is reused.
                 std::vector<render::Drawable> drawables;
                 for (const auto& st : s.structures) {
                     const auto& mesh = s.interacting && st.lod ? st.lod : st.full;
@@ -1539,7 +1540,7 @@ int runGui(const GuiOptions& options) {
                 scene.clip = s.clip;
                 if (auto prepared = (*sceneResult)->prepare(
                         f.cmd, scene, s.camera, {std::uint32_t(px3d.width), std::uint32_t(px3d.height)},
-                        s.interacting ? render::FrameQuality::Interactive : render::FrameQuality::Still);
+                        s.interacting ? render::FrameQuality::Interactive : render::FrameQuality::Progressive);
                     !prepared) {
                     exitCode = reportFailure(prepared.error());
                     break;

@@ -239,6 +239,36 @@ struct ClipBlock {
 constexpr VkDeviceSize kClipStride = 256;
 constexpr float kFar = 1e20f; // "no limit" in a clip distance
 
+/// Everything that decides the picture, field by field (no padding bytes): two frames with equal
+/// keys look the same.
+std::string sceneKey(const Scene& scene, const Camera& camera, VkExtent2D size) {
+    std::string k;
+    auto put = [&](const auto& v) { k.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+    auto putVec = [&](const auto& v) {
+        for (int i = 0; i < v.length(); ++i) put(v[i]);
+    };
+    put(size.width), put(size.height);
+    putVec(camera.eyeLps), putVec(camera.targetLps), putVec(camera.upLps);
+    put(camera.fovYDeg), put(camera.sceneRadiusMm);
+    putVec(scene.background.top), putVec(scene.background.bottom);
+    const ClipState& c = scene.clip;
+    put(c.planeEnabled), put(c.boxEnabled);
+    putVec(c.planePointMm), putVec(c.planeNormal), putVec(c.boxMinMm), putVec(c.boxMaxMm);
+    for (const auto& d : scene.drawables) {
+        put(d.mesh.get()), putVec(d.colorRgba), put(d.visible), put(d.clipped);
+    }
+    for (const auto& p : scene.planes) {
+        put(p.volume.get());
+        if (p.volume)
+            for (const auto& entry : p.volume->palette()) putVec(entry);
+        put(p.view.orientation), putVec(p.view.centerLps), putVec(p.view.rightLps), putVec(p.view.upLps);
+        put(p.view.heightMm);
+        put(p.display.window.centerHu), put(p.display.window.widthHu), put(p.display.labelOpacity);
+        put(p.showImage), putVec(p.frameColor);
+    }
+    return k;
+}
+
 ClipBlock clipBlock(const ClipState& c) {
     ClipBlock b{{0, 0, 0, 1}, {-kFar, -kFar, -kFar, 0}, {kFar, kFar, kFar, 0}};
     if (c.planeEnabled) {
@@ -366,12 +396,12 @@ Result<std::unique_ptr<SceneRenderer>> SceneRenderer::create(Context& ctx, VkRen
     }
     vkUpdateDescriptorSets(dev, 2, w, 0, nullptr);
 
-    // The still variant now (every caller needs it); the interactive one on first use.
-    auto& still = r->variants_[int(FrameQuality::Still)];
-    still = std::make_unique<Variant>();
-    still->samples = ctx.msaaSamples();
-    still->blitSampler = r->nearest_;
-    if (auto b = r->buildVariant(*still); !b) return std::unexpected(b.error());
+    // The final variant now (every caller needs it); the others on first use.
+    auto& finalVariant = r->variants_[int(FrameQuality::Final)];
+    finalVariant = std::make_unique<Variant>();
+    finalVariant->samples = ctx.msaaSamples();
+    finalVariant->blitSampler = r->nearest_;
+    if (auto b = r->buildVariant(*finalVariant); !b) return std::unexpected(b.error());
     return r;
 }
 
@@ -562,12 +592,20 @@ Result<void> SceneRenderer::prepare(VkCommandBuffer cmd, const Scene& scene, con
         return fail(ErrorCode::InvalidArgument,
                     "view size " + std::to_string(size.width) + "x" + std::to_string(size.height) +
                         " is larger than the GPU allows");
+    lastRendered_ = false;
+    std::string key = sceneKey(scene, camera, size);
+    if (quality == FrameQuality::Progressive) {
+        const bool same = last_ != nullptr && key == lastKey_;
+        if (same && lastQuality_ == FrameQuality::Final) return {}; // the image is up to date
+        quality = same ? FrameQuality::Final : FrameQuality::Still;
+    }
     auto& slot = variants_[int(quality)];
     if (!slot) {
+        const bool interactive = quality == FrameQuality::Interactive;
         auto v = std::make_unique<Variant>();
         v->samples = VK_SAMPLE_COUNT_1_BIT;
-        v->scale = kInteractiveScale;
-        v->blitSampler = linear_;
+        v->scale = interactive ? kInteractiveScale : 1.0f;
+        v->blitSampler = interactive ? linear_ : nearest_;
         if (auto b = buildVariant(*v); !b) {
             destroyVariant(*v);
             return b;
@@ -680,6 +718,9 @@ Result<void> SceneRenderer::prepare(VkCommandBuffer cmd, const Scene& scene, con
     vkCmdEndRenderPass(cmd);
     last_ = &v;
     lastSize_ = size;
+    lastQuality_ = quality;
+    lastKey_ = std::move(key);
+    lastRendered_ = true;
     return {};
 }
 

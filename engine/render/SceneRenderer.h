@@ -8,11 +8,14 @@
 // layout (offscreen target, the app's swapchain), so targets, ImGui and slice views never see the
 // OIT attachments.
 //
-// Two frame qualities: a still frame is rendered at the view's full size with 4x MSAA (where
-// supported) and copied 1:1; an interactive frame (while the camera moves) is rendered without
-// MSAA at kInteractiveScale of the view's size in each direction, magnified with linear
-// filtering, and draws only the near side of translucent surfaces (back faces culled): this cuts
-// the fill work, the bulk of a frame on a CPU rasteriser, more than 16-fold.
+// Frame qualities (FrameQuality): a final frame is rendered at the view's full size with 4x MSAA
+// (where supported) and copied 1:1; a still frame likewise without MSAA (on a CPU rasteriser
+// MSAA triples the cost of a frame); an interactive frame (while the camera moves) without MSAA
+// at kInteractiveScale of the view's size in each direction, magnified with linear filtering,
+// drawing only the near side of translucent surfaces (back faces culled): this cuts the fill
+// work, the bulk of a frame on a CPU rasteriser, more than 16-fold. Progressive refines a
+// resting view: a still frame while the scene changes, one final frame once it has not changed
+// since the last frame, then nothing (the final image is copied again) until it changes.
 //
 // Meshes honour the scene's ClipState through clip distances (the plane and the six faces of the
 // box), so clipped geometry costs no fragment work; Drawable::clipped = false exempts overlays.
@@ -79,8 +82,10 @@ struct Scene {
 };
 
 enum class FrameQuality {
-    Still,       // full size, MSAA: the frame the physician reads
+    Final,       // full size, MSAA: screenshots, reports, the resting view
+    Still,       // full size, no MSAA: the first frame after the camera stops
     Interactive, // while the camera moves: reduced size, no MSAA (see the file comment)
+    Progressive, // Still, Final or nothing, by whether the scene changed (see the file comment)
 };
 
 class SceneRenderer {
@@ -97,17 +102,23 @@ public:
     static constexpr float kInteractiveScale = 0.5f;
 
     /// Records the scene pass (outside any render pass) into the renderer's image for `quality`
-    /// at `size` view pixels (scaled for interactive frames), (re)created when the size changes.
-    /// DeviceError when that fails.
+    /// at `size` view pixels (scaled for interactive frames), (re)created when the size changes;
+    /// Progressive may record nothing (lastQuality() says what it drew). The scene's meshes and
+    /// volumes must not change content while they are in use (GpuMesh is immutable; a
+    /// GpuVolume's palette is compared). DeviceError when that fails.
     Result<void> prepare(VkCommandBuffer cmd, const Scene& scene, const Camera& camera,
-                         VkExtent2D size, FrameQuality quality = FrameQuality::Still);
+                         VkExtent2D size, FrameQuality quality = FrameQuality::Final);
     /// Inside the target's render pass: copies the last prepared image into `viewport` (whose
     /// size should be the prepared size): 1:1 for a still frame, magnified for an interactive
     /// one. Nothing before the first prepare().
     void record(VkCommandBuffer cmd, const ViewportRect& viewport) const;
 
-    /// Triangles of the visible meshes drawn by the last prepare().
+    /// Triangles of the visible meshes in the image record() copies.
     [[nodiscard]] std::size_t lastTriangleCount() const { return lastTriangles_; }
+    /// The quality of the image record() copies (Final, Still or Interactive).
+    [[nodiscard]] FrameQuality lastQuality() const { return lastQuality_; }
+    /// Whether the last prepare() recorded a frame (Progressive on an unchanged scene does not).
+    [[nodiscard]] bool lastPrepareRendered() const { return lastRendered_; }
 
 private:
     struct Variant; // one quality's pass, pipelines and size-dependent images
@@ -135,10 +146,13 @@ private:
     // vkCmdUpdateBuffer at the start of each prepare().
     detail::Buffer clipBuffer_;
     VkDescriptorSet clipSet_ = VK_NULL_HANDLE, noClipSet_ = VK_NULL_HANDLE;
-    std::unique_ptr<Variant> variants_[2]; // by FrameQuality
-    const Variant* last_ = nullptr;        // prepared last; record() copies its image
-    VkExtent2D lastSize_{0, 0};             // the view size it was prepared for
+    std::unique_ptr<Variant> variants_[3];   // by FrameQuality (Final, Still, Interactive)
+    const Variant* last_ = nullptr;          // prepared last; record() copies its image
+    VkExtent2D lastSize_{0, 0};               // the view size it was prepared for
     std::size_t lastTriangles_ = 0;
+    FrameQuality lastQuality_ = FrameQuality::Final;
+    bool lastRendered_ = false;
+    std::string lastKey_; // what the last image shows (sceneKey), for Progressive
 };
 
 struct OffscreenOptions {

@@ -338,5 +338,57 @@ TEST(SceneRenderer, ClippingPlaneAndBoxCutMeshesButNotOverlays) {
     test::expectNoValidationMessages(*ctx);
 }
 
+TEST(SceneRenderer, ProgressiveRefinesARestingViewOnceThenReusesIt) {
+    auto ctx = test::makeValidatedContext();
+    ASSERT_TRUE(ctx);
+    const model::Mesh sphere = test::makeUvSphere({0, 0, 0}, 40);
+    auto a = GpuMesh::upload(*ctx, sphere);
+    ASSERT_TRUE(a);
+    auto target = OffscreenTarget::create(*ctx, 200, 160, VK_SAMPLE_COUNT_1_BIT);
+    ASSERT_TRUE(target);
+    auto renderer = SceneRenderer::create(*ctx, (*target)->renderPass(), (*target)->samples());
+    ASSERT_TRUE(renderer);
+    Drawable drawables[] = {{*a, kBone, true}};
+    Scene scene;
+    scene.drawables = drawables;
+    Camera cam = Camera::fit(sphere.bounds(), ViewPreset::Anterior, 200.0 / 160.0);
+    SceneRenderer& r = **renderer;
+    auto frame = [&] { return renderFrame(*ctx, r, **target, scene, cam, FrameQuality::Progressive); };
+    const ImageRgba8 first = frame(); // a new scene: still
+    EXPECT_TRUE(r.lastPrepareRendered());
+    EXPECT_EQ(r.lastQuality(), FrameQuality::Still);
+    const ImageRgba8 second = frame(); // unchanged: final (MSAA)
+    EXPECT_TRUE(r.lastPrepareRendered());
+    EXPECT_EQ(r.lastQuality(), FrameQuality::Final);
+    const ImageRgba8 third = frame(); // unchanged again: nothing drawn, the final image reused
+    EXPECT_FALSE(r.lastPrepareRendered());
+    EXPECT_EQ(r.lastQuality(), FrameQuality::Final);
+    EXPECT_EQ(third.pixels, second.pixels);
+    EXPECT_EQ(r.lastTriangleCount(), sphere.triangleCount());
+    // The final frame is the one a screenshot gets; still and final differ only at edges.
+    const ImageRgba8 shot = renderFrame(*ctx, r, **target, scene, cam, FrameQuality::Final);
+    EXPECT_EQ(shot.pixels, second.pixels);
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < first.pixels.size(); i += 4)
+        differ += first.pixels[i] != second.pixels[i];
+    EXPECT_GT(differ, 0u);                          // MSAA smoothed the silhouette...
+    EXPECT_LT(differ, first.pixels.size() / 4 / 10); // ...and nothing else
+    // Any change (colour, camera, clip) starts over with a still frame.
+    drawables[0].colorRgba = kRed;
+    (void)frame();
+    EXPECT_TRUE(r.lastPrepareRendered());
+    EXPECT_EQ(r.lastQuality(), FrameQuality::Still);
+    EXPECT_GT(centroidOf(renderFrame(*ctx, r, **target, scene, cam, FrameQuality::Progressive), 0).count, 1000);
+    EXPECT_EQ(r.lastQuality(), FrameQuality::Final);
+    cam.orbit(0.1, 0.0);
+    (void)frame();
+    EXPECT_EQ(r.lastQuality(), FrameQuality::Still);
+    (void)frame();
+    scene.clip.planeEnabled = true;
+    (void)frame();
+    EXPECT_EQ(r.lastQuality(), FrameQuality::Still);
+    test::expectNoValidationMessages(*ctx);
+}
+
 } // namespace
 } // namespace precis::render
