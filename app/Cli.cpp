@@ -31,6 +31,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -215,6 +216,8 @@ Commands:
 
 Options for the planner (GUI):
   --screenshot FILE.png  --frames N   render N frames, save a screenshot and exit (scripted runs)
+  --script FILE          run the actions in FILE (one per line, # comments) before those frames:
+                         the same actions GUI tests use (README, "Scripted planner runs")
 
 Global options:
   -h, --help      this text            --version    print the version
@@ -426,7 +429,7 @@ bool haveDisplay() {
 }
 
 int cmdOpen(const Args& a) {
-    if (auto ok = allowOnly(a, {"--screenshot", "--frames", "--width", "--height"}); !ok)
+    if (auto ok = allowOnly(a, {"--screenshot", "--frames", "--width", "--height", "--script"}); !ok)
         return reportError(ok.error());
     if (a.positional.size() > 1)
         return reportError({ErrorCode::InvalidArgument, "usage: precis [DIR]", {}});
@@ -476,6 +479,19 @@ int cmdOpen(const Args& a) {
     g.width = static_cast<int>(*w);
     g.height = static_cast<int>(*h);
     g.validation = validationRequested();
+    if (a.options.contains("--script")) {
+        const fs::path script = a.options.at("--script");
+        auto text = readFile(script);
+        if (!text) return reportError(text.error());
+        std::istringstream lines(*text);
+        for (std::string line; std::getline(lines, line);) {
+            const auto first = line.find_first_not_of(" \t\r");
+            if (first == std::string::npos || line[first] == '#') continue;
+            const auto last = line.find_last_not_of(" \t\r");
+            g.actions.push_back(line.substr(first, last - first + 1));
+        }
+        if (g.frames == 0) g.frames = 2; // a script runs to its end, then exits
+    }
     return gui::runGui(g);
 #else
     return reportError({ErrorCode::Unsupported, "this build has no GUI (PRECIS_BUILD_GUI=OFF)", {}});

@@ -27,7 +27,7 @@ bool takesValue(const std::string& name) {
                                     "--w-must-avoid", "--w-caution", "--w-length",
                                     "--candidates", "--side", "--cone", "--igtl",
                                     "--igtl-serve", "--frame", "--wait", "--peers", "--attempts",
-                                    "--slicer", "--dicom", "--report"};
+                                    "--slicer", "--dicom", "--report", "--script"};
     return std::any_of(std::begin(kValued), std::end(kValued),
                        [&](const char* v) { return name == v; });
 }
