@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,4 +95,53 @@ TEST(Gui, WithoutADisplayRendersHeadlessAndSaysWhere) {
     auto img = precis::render::readPng(png);
     ASSERT_TRUE(img);
     EXPECT_GT(stats(*img, 0, 0, img->width, img->height).boneFraction, 0.01);
+}
+
+TEST(Gui, ScriptFileDrivesThePlannerAndBadScriptsFailClearly) {
+    auto work = precis::test::makeTempDir("gui-script");
+    ASSERT_EQ(run("'" PRECIS_EXE "' phantom --out '" + (work / "phantom").string() + "' >/dev/null"), 0);
+    precis::test::PrivateXvfb x;
+    PRECIS_REQUIRE_XVFB(x);
+    const std::string env = "DISPLAY=" + x.display() + " XDG_DATA_HOME='" + (work / "data").string() +
+                            "' PRECIS_VK_VALIDATION=1 ";
+    const auto maximised = precis::test::outputDir("gui") / "script-axial.png";
+    fs::remove(maximised);
+    const auto script = work / "demo.script";
+    std::ofstream(script) << "# comments and blank lines are skipped\n\n  maximise axial  \nscreenshot:"
+                          << maximised.string() << "\n";
+    const std::string err = (work / "stderr.txt").string();
+    int rc = run(env + "'" PRECIS_EXE "' '" + (work / "phantom").string() + "' --width 800 --height 600 --script '" +
+                 script.string() + "' 2>'" + err + "'");
+    ASSERT_EQ(rc, 0) << precis::readFile(err).value_or("");
+    // The axial slice fills the content area: no pixel of the 3D view's blue-grey gradient
+    // background is left there (a four-pane layout has tens of thousands), and the slice's
+    // grey CT shows.
+    auto img = precis::render::readPng(maximised);
+    ASSERT_TRUE(img) << img.error().message;
+    EXPECT_EQ(img->width, 800);
+    int backdrop = 0, grey = 0;
+    for (int y = 40; y < 570; ++y)
+        for (int x = 345; x < 795; ++x) {
+            const auto* p = img->at(x, y);
+            const int r = p[0], g = p[1], b = p[2];
+            backdrop += r < 80 && b - r >= 5 && b - r <= 30 && g > r && g < b;
+            grey += r > 60 && std::abs(r - b) < 6 && std::abs(r - g) < 6;
+        }
+    EXPECT_LT(backdrop, 200);
+    EXPECT_GT(grey, 450 * 530 / 5);
+
+    // An unknown action ends the run with exit code 1 and names the action.
+    std::ofstream(script) << "view left\nno-such-action 3\n";
+    rc = run(env + "'" PRECIS_EXE "' '" + (work / "phantom").string() + "' --width 640 --height 480 --script '" +
+             script.string() + "' 2>'" + err + "'");
+    EXPECT_EQ(rc, 1);
+    EXPECT_NE(precis::readFile(err).value_or("").find("no-such-action"), std::string::npos)
+        << precis::readFile(err).value_or("");
+    // A missing script file is named.
+    rc = run(env + "'" PRECIS_EXE "' '" + (work / "phantom").string() + "' --script '" + (work / "none.txt").string() +
+             "' 2>'" + err + "'");
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(precis::readFile(err).value_or("").find("none.txt"), std::string::npos)
+        << precis::readFile(err).value_or("");
+    fs::remove_all(work);
 }
