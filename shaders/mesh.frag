@@ -11,10 +11,12 @@ layout(push_constant) uniform Push {
 
 layout(location = 0) in vec3 vViewPosition;
 layout(location = 1) in vec3 vViewNormal;
+layout(location = 2) in vec4 vColor;
 layout(location = 0) out vec4 outColor;
 
 #include "lighting.glsl"
 
 void main() {
-    outColor = vec4(shade(vViewPosition, vViewNormal, pc.color.rgb, gl_FrontFacing), pc.color.a);
+    outColor = vec4(shade(vViewPosition, vViewNormal, pc.color.rgb * vColor.rgb, gl_FrontFacing),
+                    pc.color.a * vColor.a);
 }

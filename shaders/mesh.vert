@@ -18,15 +18,18 @@ layout(set = 0, binding = 0) uniform Clip {
 
 layout(location = 0) in vec3 inPosition;
 layout(location = 1) in vec3 inNormal;
+layout(location = 2) in vec4 inColor; // per vertex, multiplies pc.color (white by default)
 
 layout(location = 0) out vec3 vViewPosition;
 layout(location = 1) out vec3 vViewNormal;
+layout(location = 2) out vec4 vColor;
 
 void main() {
     vec4 p = vec4(inPosition, 1.0);
     vViewPosition = vec3(dot(pc.viewRow0, p), dot(pc.viewRow1, p), dot(pc.viewRow2, p));
     vViewNormal = vec3(dot(pc.viewRow0.xyz, inNormal), dot(pc.viewRow1.xyz, inNormal),
                        dot(pc.viewRow2.xyz, inNormal));
+    vColor = inColor;
     gl_Position = pc.clipFromWorld * p;
     gl_ClipDistance[0] = dot(clip.plane.xyz, inPosition) + clip.plane.w;
     gl_ClipDistance[1] = inPosition.x - clip.boxMin.x;

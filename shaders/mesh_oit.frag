@@ -15,14 +15,15 @@ layout(push_constant) uniform Push {
 
 layout(location = 0) in vec3 vViewPosition;
 layout(location = 1) in vec3 vViewNormal;
+layout(location = 2) in vec4 vColor;
 layout(location = 0) out vec4 outAccum;
 layout(location = 1) out float outReveal;
 
 #include "lighting.glsl"
 
 void main() {
-    vec3 c = shade(vViewPosition, vViewNormal, pc.color.rgb, gl_FrontFacing);
-    float a = clamp(pc.color.a, 0.0, 1.0);
+    vec3 c = shade(vViewPosition, vViewNormal, pc.color.rgb * vColor.rgb, gl_FrontFacing);
+    float a = clamp(pc.color.a * vColor.a, 0.0, 1.0);
     // Nearer fragments weigh more (the paper's eq. 7 on window-space depth); the clamp keeps
     // 16-bit float accumulation in range.
     float z = gl_FragCoord.z;

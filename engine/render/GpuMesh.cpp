@@ -1,11 +1,17 @@
 #include "render/GpuMesh.h"
 
+#include <cmath>
 #include <cstring>
 #include <string>
 
 namespace precis::render {
 
-Result<std::shared_ptr<GpuMesh>> GpuMesh::upload(Context& ctx, const model::Mesh& meshIn) {
+Result<std::shared_ptr<GpuMesh>> GpuMesh::upload(Context& ctx, const model::Mesh& meshIn,
+                                                 std::span<const glm::vec4> vertexColors) {
+    if (!vertexColors.empty() && vertexColors.size() != meshIn.positions.size())
+        return fail(ErrorCode::InvalidArgument, "vertex colours do not match the mesh",
+                    std::to_string(vertexColors.size()) + " colours for " +
+                        std::to_string(meshIn.positions.size()) + " vertices");
     const model::Mesh* mesh = &meshIn;
     model::Mesh withNormals;
     if (meshIn.normals.size() != meshIn.positions.size()) {
@@ -23,16 +29,19 @@ Result<std::shared_ptr<GpuMesh>> GpuMesh::upload(Context& ctx, const model::Mesh
     gpu->bounds_ = mesh->bounds();
     if (mesh->indices.empty() || mesh->positions.empty()) return gpu; // draws nothing
 
-    const VkDeviceSize vbytes = mesh->positions.size() * sizeof(float) * 6;
+    const VkDeviceSize vbytes = mesh->positions.size() * kVertexBytes;
     const VkDeviceSize ibytes = mesh->indices.size() * sizeof(std::uint32_t);
     auto staging = detail::Buffer::create(ctx, vbytes + ibytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                                           VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                               VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
     if (!staging) return std::unexpected(staging.error());
-    auto* dst = static_cast<float*>(staging->mapped());
+    auto* dst = static_cast<unsigned char*>(staging->mapped());
     for (std::size_t v = 0; v < mesh->positions.size(); ++v) {
-        std::memcpy(dst + v * 6, &mesh->positions[v], sizeof(float) * 3);
-        std::memcpy(dst + v * 6 + 3, &mesh->normals[v], sizeof(float) * 3);
+        unsigned char* out = dst + v * kVertexBytes;
+        std::memcpy(out, &mesh->positions[v], sizeof(float) * 3);
+        std::memcpy(out + 12, &mesh->normals[v], sizeof(float) * 3);
+        const glm::vec4 c = vertexColors.empty() ? glm::vec4(1.0f) : glm::clamp(vertexColors[v], 0.0f, 1.0f);
+        for (int i = 0; i < 4; ++i) out[24 + i] = static_cast<unsigned char>(std::lround(c[i] * 255.0f));
     }
     std::memcpy(static_cast<char*>(staging->mapped()) + vbytes, mesh->indices.data(), ibytes);
     staging->flush();

@@ -41,14 +41,16 @@ Result<VkPipeline> makePipeline(VkDevice device, const PipelineDesc& d) {
     stages[1].module = d.frag;
     stages[1].pName = "main";
 
-    VkVertexInputBindingDescription binding{0, sizeof(float) * 6, VK_VERTEX_INPUT_RATE_VERTEX};
-    VkVertexInputAttributeDescription attrs[2]{{0, 0, VK_FORMAT_R32G32B32_SFLOAT, 0},
-                                               {1, 0, VK_FORMAT_R32G32B32_SFLOAT, sizeof(float) * 3}};
+    // GpuMesh's vertex: position, normal (float3 each), colour (RGBA8).
+    VkVertexInputBindingDescription binding{0, sizeof(float) * 6 + 4, VK_VERTEX_INPUT_RATE_VERTEX};
+    VkVertexInputAttributeDescription attrs[3]{{0, 0, VK_FORMAT_R32G32B32_SFLOAT, 0},
+                                               {1, 0, VK_FORMAT_R32G32B32_SFLOAT, sizeof(float) * 3},
+                                               {2, 0, VK_FORMAT_R8G8B8A8_UNORM, sizeof(float) * 6}};
     VkPipelineVertexInputStateCreateInfo vi{VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO};
     if (d.meshInput) {
         vi.vertexBindingDescriptionCount = 1;
         vi.pVertexBindingDescriptions = &binding;
-        vi.vertexAttributeDescriptionCount = 2;
+        vi.vertexAttributeDescriptionCount = 3;
         vi.pVertexAttributeDescriptions = attrs;
     }
     VkPipelineInputAssemblyStateCreateInfo ia{VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO};

@@ -24,7 +24,7 @@ struct PipelineDesc {
     VkRenderPass renderPass = VK_NULL_HANDLE;
     std::uint32_t subpass = 0;
     VkSampleCountFlagBits samples = VK_SAMPLE_COUNT_1_BIT;
-    bool meshInput = false; // interleaved float3 position + float3 normal at binding 0
+    bool meshInput = false; // GpuMesh vertices at binding 0: float3 position, float3 normal, RGBA8 colour
     VkPrimitiveTopology topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST;
     bool depthTest = false, depthWrite = false;
     BlendMode blend = BlendMode::None;

@@ -390,5 +390,37 @@ TEST(SceneRenderer, ProgressiveRefinesARestingViewOnceThenReusesIt) {
     test::expectNoValidationMessages(*ctx);
 }
 
+TEST(SceneRenderer, PerVertexColoursMultiplyTheDrawableColour) {
+    auto ctx = test::makeValidatedContext();
+    ASSERT_TRUE(ctx);
+    const model::Mesh sphere = test::makeUvSphere({0, 0, 0}, 40);
+    // The patient's left half (+L) red, the right half blue: a map painted on the surface.
+    std::vector<glm::vec4> colors;
+    for (const auto& p : sphere.positions)
+        colors.push_back(p.x > 0 ? glm::vec4(1, 0.1f, 0.1f, 1) : glm::vec4(0.1f, 0.1f, 1, 1));
+    auto gpu = GpuMesh::upload(*ctx, sphere, colors);
+    ASSERT_TRUE(gpu) << describe(gpu.error());
+    EXPECT_FALSE(GpuMesh::upload(*ctx, sphere, std::span(colors).first(3))); // one per vertex
+    auto target = OffscreenTarget::create(*ctx, 200, 200, VK_SAMPLE_COUNT_1_BIT);
+    ASSERT_TRUE(target);
+    auto renderer = SceneRenderer::create(*ctx, (*target)->renderPass(), (*target)->samples());
+    ASSERT_TRUE(renderer);
+    Drawable drawables[] = {{*gpu, glm::vec4(1.0f), true}};
+    Scene scene;
+    scene.drawables = drawables;
+    const Camera cam = Camera::fit(sphere.bounds(), ViewPreset::Anterior);
+    const ImageRgba8 img = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Final);
+    // Anterior view: the patient's left on the image right.
+    const auto* right = img.at(140, 100);
+    const auto* left = img.at(60, 100);
+    EXPECT_GT(right[0], right[2] + 60);
+    EXPECT_GT(left[2], left[0] + 60);
+    // The drawable's colour multiplies: green drawable x red vertices gives dark, not red.
+    drawables[0].colorRgba = glm::vec4(0.1f, 1.0f, 0.1f, 1.0f);
+    const ImageRgba8 dim = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Final);
+    EXPECT_LT(dim.at(140, 100)[0], right[0] / 3);
+    test::expectNoValidationMessages(*ctx);
+}
+
 } // namespace
 } // namespace precis::render
