@@ -952,6 +952,9 @@ std::optional<std::string> runPlanAction(ViewState& s, const std::string& action
         if (!pl.setDevice(*id)) return "device: no active trajectory or unknown device " + *id;
     } else if (action == "delete") {
         if (!pl.removeActive()) return "delete: no active trajectory";
+    } else if (auto on = arg("risk-map ")) {
+        if (*on != "on" && *on != "off") return "risk-map: on or off";
+        pl.setRiskMap(*on == "on");
     } else if (auto mode = arg("pick ")) {
         if (*mode == "target") pl.setPickMode(PickMode::Target);
         else if (*mode == "entry") pl.setPickMode(PickMode::Entry);
@@ -1314,6 +1317,10 @@ void fillReport(const ViewState& s, GuiRunReport& r) {
     r.planWarnings = pl.seriesWarnings();
     r.recoveryPending = pl.recoveryPending();
     r.downTheNeedle = s.downTheNeedle;
+    if (const auto* m = s.planner.riskMap(); m && s.planner.riskMapOn()) {
+        r.riskMapVertices = m->patch.positions.size();
+        r.riskMapRange = {m->lowRisk, m->highRisk};
+    }
     r.clipPlane = s.clip.planeEnabled;
     r.clipBox = s.clip.boxEnabled;
     const auto& pane = s.panes[kPane3d];

@@ -53,6 +53,8 @@ struct GuiRunReport {
     std::vector<std::string> planWarnings; // the plan's series missing or different
     bool recoveryPending = false;          // the autosave prompt is up
     bool downTheNeedle = false;            // the 3D camera looks down the active trajectory
+    std::size_t riskMapVertices = 0;       // skin points painted by the risk map shown (0: none)
+    std::array<float, 2> riskMapRange{};   // risk scores of its green and red ends
     /// The active trajectory's entry and tip projected into the 3D pane (window pixels
     /// x0, y0, x1, y1); zero when none.
     std::array<float, 4> needle3d{};
@@ -116,7 +118,8 @@ struct GuiOptions {
     /// "select N" (trajectory index), "set-target X Y Z", "set-entry X Y Z" (LPS mm), "snap-target
     /// LANDMARK", "device ID", "delete", "pick target|entry|none" (the click mode), "click PANE FX
     /// FY" (a left click at fractions of the pane), "recover-autosave", "discard-autosave",
-    /// "autosave", "view needle" (down the active trajectory), "tab case|plan|export" (side panel).
+    /// "autosave", "view needle" (down the active trajectory), "tab case|plan|export" (side panel),
+    /// "risk-map on|off" (the active trajectory's skin risk map; waits for it).
     /// Picking and measuring: "click PANE FX FY" also works in the 3d pane and without a pick
     /// mode: it then adds a point to the measurement in progress ("measure distance|angle|none"
     /// picks the tool; 3D points are picks on surfaces), or else picks (GuiRunReport::lastPick);

@@ -92,6 +92,9 @@ void Planner::error(std::string message) {
 void Planner::caseLoaded(const LoadedCase& c) {
     sceneTask_.reset();
     scene_.reset();
+    riskTask_.reset(); // a map of the previous case's skin
+    riskMap_.reset();
+    riskGpu_.reset();
     caseOpen_ = true;
     caseSeries_ = {c.identity.seriesInstanceUid, c.identity.studyInstanceUid,
                    c.identity.frameOfReferenceUid, c.path.string(), c.identity.patientName,
@@ -180,6 +183,37 @@ void Planner::poll(render::Context& ctx, double autosaveIntervalS) {
             } else {
                 error("Could not propose a trajectory: " + describe(r->error()));
             }
+        }
+    }
+    if (riskTask_) {
+        if (auto r = riskTask_->take()) {
+            riskTask_.reset();
+            if (*r) {
+                riskMap_ = std::move(**r);
+                riskGpu_.reset();
+                auto gpu = render::GpuMesh::upload(ctx, riskMap_->patch, riskMap_->colors);
+                if (gpu) riskGpu_ = *gpu;
+                else error("Could not show the skin risk map: " + describe(gpu.error()));
+                statusLine_ = fmt::format("Skin risk map: {} skin points scored in {:.1f} s",
+                                          riskMap_->candidates, riskMap_->seconds);
+                dirtyViews_ = true;
+            } else if (r->error().code != ErrorCode::Cancelled) {
+                error("Could not compute the skin risk map: " + describe(r->error()));
+                riskMapOn_ = false;
+            }
+        }
+    }
+    // A map for the active target and device, computed when either changed.
+    if (riskMapOn_ && scene_ && !riskTask_ && riskMap() == nullptr) {
+        const int i = activeIndex();
+        const auto* device = i >= 0 ? catalog().find(history_.current().trajectories[std::size_t(i)].deviceId) : nullptr;
+        if (device != nullptr) {
+            riskTask_ = std::make_unique<BackgroundTask<SkinRiskMap>>(
+                [scene = scene_, target = history_.current().trajectories[std::size_t(i)].targetLps,
+                 device = *device, safety = history_.current().safety](const Progress& p) {
+                    return computeSkinRiskMap(*scene, target, device, safety, p);
+                },
+                "Skin risk map");
         }
     }
     if (dirtyViews_) {
@@ -458,6 +492,22 @@ void Planner::rebuildOverlays(render::Context& ctx) {
         }
         drawables_.push_back({*gpu, color, true, false}); // never clipped
     }
+    // The risk map is painted on the skin: anatomy, so the clipping cuts it.
+    if (riskMapOn_ && riskGpu_ && riskMap() != nullptr) drawables_.push_back({riskGpu_, glm::vec4(1.0f), true, true});
+}
+
+void Planner::setRiskMap(bool on) {
+    if (on == riskMapOn_) return;
+    riskMapOn_ = on;
+    if (!on) riskTask_.reset(); // cancels a map being computed
+    dirtyViews_ = true;
+}
+
+const SkinRiskMap* Planner::riskMap() const {
+    if (!riskMap_) return nullptr;
+    const auto* t = history_.current().find(active_);
+    if (t == nullptr || t->targetLps != riskMap_->targetLps || t->deviceId != riskMap_->deviceId) return nullptr;
+    return &*riskMap_;
 }
 
 std::optional<std::pair<glm::dvec3, glm::dvec3>> Planner::activeEntryTip() const {
@@ -698,6 +748,25 @@ void Planner::drawActive() {
     std::string device = t.deviceId;
     ImGui::SetNextItemWidth(-70);
     if (deviceCombo("Device", device, false)) setDevice(device);
+    bool riskOn = riskMapOn_;
+    if (ImGui::Checkbox("Skin risk map", &riskOn)) setRiskMap(riskOn);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("Colours the posterior skin by the risk score of the straight path from\n"
+                          "each point to this target with this device: clearance to must-avoid and\n"
+                          "caution structures along the path, and its length. Green: lowest, red:\n"
+                          "highest. Unpainted skin is out of reach or blocked by bone.");
+    if (riskMapOn_) {
+        ImGui::SameLine();
+        if (riskTask_) {
+            ImGui::TextDisabled("computing...");
+        } else if (const auto* m = riskMap()) {
+            ImGui::TextColored(ImVec4(0.15f, 0.75f, 0.25f, 1), "%.1f", m->lowRisk);
+            ImGui::SameLine(0, 4);
+            ImGui::TextDisabled("to");
+            ImGui::SameLine(0, 4);
+            ImGui::TextColored(ImVec4(0.9f, 0.15f, 0.1f, 1), "%.1f", m->highRisk);
+        }
+    }
     const auto* e = evaluationOf(t.name);
     if (!e) {
         ImGui::TextDisabled(scene_ ? "-" : "Not evaluated: no safety scene");

@@ -6,6 +6,7 @@
 // draw of the plan. Only app/ sees ImGui; the 3D meshes go to GuiApp as render::Drawables.
 #include "core/Error.h"
 #include "gui/BackgroundTask.h"
+#include "gui/SkinRiskMap.h"
 #include "model/Device.h"
 #include "model/Plan.h"
 #include "model/Volume.h"
@@ -55,7 +56,7 @@ public:
     /// edits, uploads the overlay meshes when the plan changed, autosaves when due.
     void poll(render::Context& ctx, double autosaveIntervalS);
     /// The scene or a proposal is being computed.
-    [[nodiscard]] bool busy() const { return sceneTask_ || proposeTask_; }
+    [[nodiscard]] bool busy() const { return sceneTask_ || proposeTask_ || riskTask_; }
     /// "Building safety scene (40%)" while busy, else empty.
     [[nodiscard]] std::string progressText() const;
     [[nodiscard]] bool sceneReady() const { return scene_ != nullptr; }
@@ -99,6 +100,12 @@ public:
 
     // ---- views --------------------------------------------------------------------------------
     [[nodiscard]] const std::vector<render::Drawable>& drawables() const { return drawables_; }
+    /// The skin risk map for the active trajectory's target and device (SkinRiskMap.h), drawn on
+    /// the skin in 3D and recomputed on a worker thread when either changes.
+    void setRiskMap(bool on);
+    [[nodiscard]] bool riskMapOn() const { return riskMapOn_; }
+    /// The map shown (it matches the active trajectory), if any.
+    [[nodiscard]] const SkinRiskMap* riskMap() const;
     /// Entry and tip of the active trajectory (LPS mm).
     [[nodiscard]] std::optional<std::pair<glm::dvec3, glm::dvec3>> activeEntryTip() const;
     /// Each trajectory's projection onto a slice (thin), the part within the slice (thick), where
@@ -147,6 +154,10 @@ private:
     std::unique_ptr<BackgroundTask<planning::SafetyScene>> sceneTask_;
     std::string sceneNote_;
     std::unique_ptr<BackgroundTask<planning::TemplateResult>> proposeTask_;
+    bool riskMapOn_ = false;
+    std::unique_ptr<BackgroundTask<SkinRiskMap>> riskTask_;
+    std::optional<SkinRiskMap> riskMap_;
+    std::shared_ptr<const render::GpuMesh> riskGpu_;
 
     planning::PlanEvaluation evaluation_;
     std::vector<render::Drawable> drawables_;

@@ -985,5 +985,40 @@ TEST_F(GuiApp, ClippingPlaneAndBoxCutTheSurfacesAndPicking) {
     EXPECT_GT(bonePixelsIn(*c, left), bonePixelsIn(*a, left) / 2);
 }
 
+TEST_F(GuiApp, SkinRiskMapPaintsTheSkinForTheActiveTarget) {
+    const auto ph = writeLabelledPhantom(*dataHome_);
+    const auto out = precis::test::outputDir("gui");
+    const auto before = out / "risk_before.png", on = out / "risk_map.png", off = out / "risk_off.png";
+    GuiOptions o = fourPaneRun(ph.dir);
+    o.actions = {"tab plan",          "propose mbrfa L4 left", "maximise 3d", "view posterior",
+                 "screenshot:" + before.string(), "risk-map on", "screenshot:" + on.string(),
+                 "risk-map off",      "screenshot:" + off.string(), "risk-map on"};
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0);
+    ASSERT_EQ(report.trajectories.size(), 1u);
+    EXPECT_GT(report.riskMapVertices, 100u);
+    EXPECT_LT(report.riskMapRange[0], report.riskMapRange[1]);
+    auto a = render::readPng(before);
+    auto b = render::readPng(on);
+    auto c = render::readPng(off);
+    ASSERT_TRUE(a && b && c);
+    // The map's colours on the back: saturated green (low risk) and red-orange (high), which
+    // the posterior view without the map does not have (bone is pale, vessels are behind it).
+    auto count = [&](const render::ImageRgba8& img, bool green) {
+        const auto& pane = report.panes[0];
+        int n = 0;
+        for (int y = int(pane[1]); y < int(pane[1] + pane[3]); ++y)
+            for (int x = int(pane[0]); x < int(pane[0] + pane[2]); ++x) {
+                const auto* p = img.at(x, y);
+                n += green ? (p[1] > p[0] + 60 && p[1] > p[2] + 60) : (p[0] > p[1] + 60 && p[0] > p[2] + 60);
+            }
+        return n;
+    };
+    EXPECT_GT(count(*b, true), count(*a, true) + 2000);
+    EXPECT_GT(count(*b, false), count(*a, false) + 500);
+    EXPECT_LT(count(*c, true), count(*a, true) + 200); // off: gone again
+}
+
 } // namespace
 } // namespace precis::gui
