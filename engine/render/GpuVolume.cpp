@@ -1,5 +1,6 @@
 #include "render/GpuVolume.h"
 
+#include "render/detail/Pipeline.h"
 #include "render/detail/Resources.h"
 #include "render/detail/VkCheck.h"
 
@@ -210,14 +211,11 @@ Result<std::shared_ptr<GpuVolume>> GpuVolume::upload(Context& ctx, const model::
     v->setLayout_ = *layout;
     // Each palette change allocates a new set (the old one may be in use by frames in flight and
     // is freed later), so the pool allows freeing and holds a few.
-    VkDescriptorPoolSize sizes[2]{{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 16},
-                                  {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 8}};
-    VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    pci.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
-    pci.maxSets = 8;
-    pci.poolSizeCount = 2;
-    pci.pPoolSizes = sizes;
-    PRECIS_VK_TRY(vkCreateDescriptorPool(dev, &pci, nullptr, &v->pool_), "creating a descriptor pool");
+    const VkDescriptorPoolSize sizes[2]{{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 16},
+                                        {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 8}};
+    auto pool = detail::makeDescriptorPool(dev, sizes, 8);
+    if (!pool) return std::unexpected(pool.error());
+    v->pool_ = *pool;
     if (auto r = v->setPalette(defaultLabelPalette()); !r) return std::unexpected(r.error());
     return v;
 }

@@ -361,15 +361,12 @@ Result<std::unique_ptr<SceneRenderer>> SceneRenderer::create(Context& ctx, VkRen
     sci.magFilter = sci.minFilter = VK_FILTER_LINEAR;
     PRECIS_VK_TRY(vkCreateSampler(dev, &sci, nullptr, &r->linear_), "creating a sampler");
     // Sets are replaced on resize while frames in flight may still use the old ones.
-    VkDescriptorPoolSize sizes[3]{{VK_DESCRIPTOR_TYPE_INPUT_ATTACHMENT, 32},
-                                  {VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 16},
-                                  {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 2}};
-    VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    pci.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
-    pci.maxSets = 34;
-    pci.poolSizeCount = 3;
-    pci.pPoolSizes = sizes;
-    PRECIS_VK_TRY(vkCreateDescriptorPool(dev, &pci, nullptr, &r->pool_), "creating a descriptor pool");
+    const VkDescriptorPoolSize sizes[3]{{VK_DESCRIPTOR_TYPE_INPUT_ATTACHMENT, 32},
+                                        {VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 16},
+                                        {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 2}};
+    auto pool = detail::makeDescriptorPool(dev, sizes, 34);
+    if (!pool) return std::unexpected(pool.error());
+    r->pool_ = *pool;
 
     auto clipBuffer = detail::Buffer::create(ctx, 2 * kClipStride,
                                              VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,

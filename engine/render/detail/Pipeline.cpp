@@ -16,6 +16,18 @@ Result<VkShaderModule> makeShader(VkDevice device, const std::uint32_t* code, st
     return m;
 }
 
+Result<VkDescriptorPool> makeDescriptorPool(VkDevice device, std::span<const VkDescriptorPoolSize> sizes,
+                                            std::uint32_t maxSets) {
+    VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    pci.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
+    pci.maxSets = maxSets;
+    pci.poolSizeCount = static_cast<std::uint32_t>(sizes.size());
+    pci.pPoolSizes = sizes.data();
+    VkDescriptorPool pool = VK_NULL_HANDLE;
+    PRECIS_VK_TRY(vkCreateDescriptorPool(device, &pci, nullptr, &pool), "creating a descriptor pool");
+    return pool;
+}
+
 Result<VkPipelineLayout> makePipelineLayout(VkDevice device,
                                             std::span<const VkDescriptorSetLayout> sets,
                                             VkShaderStageFlags pushStages, std::uint32_t pushBytes) {

@@ -34,6 +34,9 @@ struct PipelineDesc {
 
 Result<VkShaderModule> makeShader(VkDevice device, const std::uint32_t* code, std::size_t bytes);
 Result<VkPipeline> makePipeline(VkDevice device, const PipelineDesc& desc);
+/// A pool whose sets can be freed one by one (sets replaced while frames in flight use the old).
+Result<VkDescriptorPool> makeDescriptorPool(VkDevice device, std::span<const VkDescriptorPoolSize> sizes,
+                                            std::uint32_t maxSets);
 Result<VkPipelineLayout> makePipelineLayout(VkDevice device,
                                             std::span<const VkDescriptorSetLayout> sets,
                                             VkShaderStageFlags pushStages, std::uint32_t pushBytes);

@@ -231,25 +231,44 @@ ImageRgba8 renderFrame(Context& ctx, SceneRenderer& renderer, OffscreenTarget& t
     return target.readback();
 }
 
-TEST(SceneRenderer, InteractiveFrameIsTheStillFrameAtReducedResolution) {
-    auto ctx = test::makeValidatedContext();
-    ASSERT_TRUE(ctx);
-    const model::Mesh sphere = test::makeUvSphere({0, 0, 0}, 40);
-    const model::Mesh marker = test::makeUvSphere({30, -30, 30}, 10);
-    auto a = GpuMesh::upload(*ctx, sphere);
-    auto b = GpuMesh::upload(*ctx, marker);
-    ASSERT_TRUE(a && b);
-    auto target = OffscreenTarget::create(*ctx, 320, 240);
-    ASSERT_TRUE(target);
-    auto renderer = SceneRenderer::create(*ctx, (*target)->renderPass(), (*target)->samples());
-    ASSERT_TRUE(renderer);
-    Drawable drawables[] = {{*a, kBone, true}, {*b, kRed, true}};
+/// A sphere (radius 40 mm at the origin, bone) and a red marker sphere, uploaded, with a
+/// w x h offscreen target and a renderer for it; the scene draws both.
+struct SphereAndMarker {
+    std::unique_ptr<Context> ctx;
+    model::Mesh sphere, marker;
+    std::unique_ptr<OffscreenTarget> target;
+    std::unique_ptr<SceneRenderer> renderer;
+    Drawable drawables[2];
     Scene scene;
-    scene.drawables = drawables;
+
+    bool setUp(const glm::vec3& markerAt, float markerRadius, int w, int h) {
+        ctx = test::makeValidatedContext();
+        if (!ctx) return false;
+        sphere = test::makeUvSphere({0, 0, 0}, 40);
+        marker = test::makeUvSphere(markerAt, markerRadius);
+        auto a = GpuMesh::upload(*ctx, sphere);
+        auto b = GpuMesh::upload(*ctx, marker);
+        auto t = OffscreenTarget::create(*ctx, w, h);
+        if (!a || !b || !t) return false;
+        target = std::move(*t);
+        auto r = SceneRenderer::create(*ctx, target->renderPass(), target->samples());
+        if (!r) return false;
+        renderer = std::move(*r);
+        drawables[0] = {*a, kBone, true};
+        drawables[1] = {*b, kRed, true};
+        scene.drawables = drawables;
+        return true;
+    }
+};
+
+TEST(SceneRenderer, InteractiveFrameIsTheStillFrameAtReducedResolution) {
+    SphereAndMarker f;
+    ASSERT_TRUE(f.setUp({30, -30, 30}, 10, 320, 240));
+    auto& [ctx, sphere, marker, target, renderer, drawables, scene] = f;
     const Camera cam = Camera::fit(boundsOf({&sphere, &marker}), ViewPreset::Anterior, 320.0 / 240.0);
-    const ImageRgba8 still = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Still);
-    const ImageRgba8 moving = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Interactive);
-    const ImageRgba8 again = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Still);
+    const ImageRgba8 still = renderFrame(*ctx, *renderer, *target, scene, cam, FrameQuality::Still);
+    const ImageRgba8 moving = renderFrame(*ctx, *renderer, *target, scene, cam, FrameQuality::Interactive);
+    const ImageRgba8 again = renderFrame(*ctx, *renderer, *target, scene, cam, FrameQuality::Still);
     (void)writePng(moving, precis::test::outputDir("render") / "scene_interactive.png");
     ASSERT_EQ(moving.width, 320);
     // The same picture, magnified from half size: the marker in the same place, small mean
@@ -266,7 +285,7 @@ TEST(SceneRenderer, InteractiveFrameIsTheStillFrameAtReducedResolution) {
     EXPECT_EQ(again.pixels, still.pixels);
     // Translucent while moving: only the near side is drawn (back faces culled), still seen.
     drawables[0].colorRgba.a = 0.5f;
-    const ImageRgba8 glass = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Interactive);
+    const ImageRgba8 glass = renderFrame(*ctx, *renderer, *target, scene, cam, FrameQuality::Interactive);
     const auto* c = glass.at(160, 120);
     const auto* solid = still.at(160, 120);
     const auto* bg = glass.at(5, 235);
@@ -276,23 +295,12 @@ TEST(SceneRenderer, InteractiveFrameIsTheStillFrameAtReducedResolution) {
 }
 
 TEST(SceneRenderer, ClippingPlaneAndBoxCutMeshesButNotOverlays) {
-    auto ctx = test::makeValidatedContext();
-    ASSERT_TRUE(ctx);
-    const model::Mesh sphere = test::makeUvSphere({0, 0, 0}, 40);
-    const model::Mesh marker = test::makeUvSphere({-20, -45, 25}, 8); // anterior, right, superior
-    auto a = GpuMesh::upload(*ctx, sphere);
-    auto b = GpuMesh::upload(*ctx, marker);
-    ASSERT_TRUE(a && b);
-    auto target = OffscreenTarget::create(*ctx, 256, 256);
-    ASSERT_TRUE(target);
-    auto renderer = SceneRenderer::create(*ctx, (*target)->renderPass(), (*target)->samples());
-    ASSERT_TRUE(renderer);
-    Drawable drawables[] = {{*a, kBone, true}, {*b, kRed, true}};
-    Scene scene;
-    scene.drawables = drawables;
+    SphereAndMarker f;
+    ASSERT_TRUE(f.setUp({-20, -45, 25}, 8, 256, 256)); // the marker anterior, right, superior
+    auto& [ctx, sphere, marker, target, renderer, drawables, scene] = f;
     // Anterior view: patient's right (-L) on the image left, superior (+S) up.
     const Camera cam = Camera::fit(boundsOf({&sphere, &marker}), ViewPreset::Anterior);
-    const ImageRgba8 whole = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Still);
+    const ImageRgba8 whole = renderFrame(*ctx, *renderer, *target, scene, cam, FrameQuality::Still);
     auto boneAt = [](const ImageRgba8& img, int x, int y) {
         const auto* p = img.at(x, y);
         return p[0] > 90 && p[0] > p[2] + 10; // lit bone, not the blue-grey background
@@ -305,7 +313,7 @@ TEST(SceneRenderer, ClippingPlaneAndBoxCutMeshesButNotOverlays) {
     scene.clip.planeEnabled = true;
     scene.clip.planePointMm = {0, 0, 0};
     scene.clip.planeNormal = {0, 0, 1};
-    const ImageRgba8 upper = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Still);
+    const ImageRgba8 upper = renderFrame(*ctx, *renderer, *target, scene, cam, FrameQuality::Still);
     (void)writePng(upper, precis::test::outputDir("render") / "scene_clip_plane.png");
     EXPECT_TRUE(boneAt(upper, 128, 100));
     // Below the equator the cut shows the sphere's inside (back faces) or nothing: never its
@@ -315,12 +323,12 @@ TEST(SceneRenderer, ClippingPlaneAndBoxCutMeshesButNotOverlays) {
 
     // The plane flipped keeps the inferior half, which cuts the (superior) marker away...
     scene.clip.planeNormal = {0, 0, -1};
-    const ImageRgba8 lower = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Still);
+    const ImageRgba8 lower = renderFrame(*ctx, *renderer, *target, scene, cam, FrameQuality::Still);
     EXPECT_TRUE(boneAt(lower, 128, 200));
     EXPECT_LT(centroidOf(lower, 0).count, 5);
     // ...unless the marker is an overlay, which is never clipped.
     drawables[1].clipped = false;
-    const ImageRgba8 overlay = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Still);
+    const ImageRgba8 overlay = renderFrame(*ctx, *renderer, *target, scene, cam, FrameQuality::Still);
     EXPECT_NEAR(double(centroidOf(overlay, 0).count), double(centroidOf(whole, 0).count),
                 0.05 * centroidOf(whole, 0).count);
     drawables[1].clipped = true;
@@ -330,7 +338,7 @@ TEST(SceneRenderer, ClippingPlaneAndBoxCutMeshesButNotOverlays) {
     scene.clip.boxEnabled = true;
     scene.clip.boxMinMm = {0, -100, -100};
     scene.clip.boxMaxMm = {100, 100, 100};
-    const ImageRgba8 left = renderFrame(*ctx, **renderer, **target, scene, cam, FrameQuality::Still);
+    const ImageRgba8 left = renderFrame(*ctx, *renderer, *target, scene, cam, FrameQuality::Still);
     (void)writePng(left, precis::test::outputDir("render") / "scene_clip_box.png");
     EXPECT_TRUE(boneAt(left, 170, 128));
     EXPECT_FALSE(boneAt(left, 60, 128));
