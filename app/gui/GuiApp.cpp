@@ -14,6 +14,7 @@
 #include "gui/Planner.h"
 #include "gui/SeriesBrowser.h"
 #include "gui/Settings.h"
+#include "gui/StructureImport.h"
 #include "gui/Widgets.h"
 #include "model/Structure.h"
 #include "render/Camera.h"
@@ -107,6 +108,12 @@ struct ViewState {
     bool importAcknowledged = false;
     std::vector<std::string> errors; // for scripted runs and GuiRunReport
     std::optional<Error> lastScanError, lastPacsError;
+    // Case tab > Structures > Import structures...
+    std::unique_ptr<StructureImportTask> structureImport;
+    std::string structureImportPath = settings.get("structures.importFolder");
+    std::string structureImportSummary;             // the last import's: what came from where
+    std::vector<model::ImportWarning> structureImportNotes; // and its report
+    std::optional<std::string> structureImportError;
 
     Planner planner;
     ExportPanel exportPanel;
@@ -130,7 +137,7 @@ struct ViewState {
     std::array<int, 2> windowSize{0, 0};  // last non-zero, screen coordinates
 
     [[nodiscard]] bool busy() const {
-        return loader || browser.busy() || pacs.busy() || planner.busy() || pending3d;
+        return loader || browser.busy() || pacs.busy() || planner.busy() || pending3d || structureImport;
     }
     [[nodiscard]] bool paneVisible(int p) const { return maximised < 0 || maximised == p; }
 };
@@ -473,6 +480,7 @@ void handleInput(ViewState& s) {
 }
 
 void drawCaseTab(ViewState& s, const render::Context& ctx);
+void startStructureImport(ViewState& s, const std::filesystem::path& file);
 
 /// The side panel: the case (series, warnings, structures, display) and the plan, as tabs.
 void drawSidePanel(ViewState& s, const render::Context& ctx, float height) {
@@ -504,6 +512,52 @@ void drawSidePanel(ViewState& s, const render::Context& ctx, float height) {
     s.selectTab = -1;
     ImGui::EndTabBar();
     ImGui::End();
+}
+
+/// Import warnings as bullets; hovering one lists the files concerned.
+void drawWarnings(const std::vector<model::ImportWarning>& warnings) {
+    for (const auto& w : warnings) {
+        ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.8f, 0.35f, 1));
+        ImGui::Bullet();
+        ImGui::TextWrapped("%s", w.message.c_str());
+        ImGui::PopStyleColor();
+        if (ImGui::IsItemHovered() && !w.files.empty()) {
+            ImGui::BeginTooltip();
+            ImGui::TextDisabled("%s", w.code.c_str());
+            for (std::size_t i = 0; i < w.files.size() && i < 20; ++i) ImGui::TextUnformatted(w.files[i].c_str());
+            if (w.files.size() > 20) ImGui::Text("... and %zu more", w.files.size() - 20);
+            ImGui::EndTooltip();
+        }
+    }
+}
+
+/// Case tab > Structures: "Import structures..." from a DICOM SEG, RTSTRUCT or mesh file, with
+/// the last import's report.
+void drawStructureImport(ViewState& s) {
+    ImGui::Spacing();
+    ImGui::TextDisabled("From other tools");
+    ImGui::SetNextItemWidth(-1);
+    inputTextWithHint("##importStructures", "DICOM SEG, RTSTRUCT or mesh (STL, OBJ, PLY, glTF)",
+                      s.structureImportPath);
+    ImGui::BeginDisabled(s.structureImport != nullptr || s.structureImportPath.empty());
+    if (ImGui::Button("Import structures..."))
+        startStructureImport(s, std::filesystem::path(s.structureImportPath));
+    ImGui::EndDisabled();
+    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+        ImGui::SetTooltip("Segments of a SEG and ROIs of an RTSTRUCT drawn on this series become structures "
+                          "with their own labels (existing labels are kept where they overlap); a mesh "
+                          "file is placed as it is, in LPS mm, as a surface the slices cannot show");
+    if (s.structureImport) {
+        const auto st = s.structureImport->status();
+        ImGui::ProgressBar(static_cast<float>(st.fraction), ImVec2(-1.0f, 0.0f), st.stage.c_str());
+    }
+    if (s.structureImportError) {
+        ImGui::TextColored(ImVec4(1, 0.45f, 0.4f, 1), "Could not import structures");
+        ImGui::TextWrapped("%s", s.structureImportError->c_str());
+    } else if (!s.structureImportSummary.empty()) {
+        ImGui::TextWrapped("Imported %s", s.structureImportSummary.c_str());
+        drawWarnings(s.structureImportNotes);
+    }
 }
 
 void drawCaseTab(ViewState& s, const render::Context& ctx) {
@@ -551,20 +605,7 @@ void drawCaseTab(ViewState& s, const render::Context& ctx) {
         } else if (s.loaded->report.warnings.empty()) {
             ImGui::TextDisabled("None");
         } else {
-            for (const auto& w : s.loaded->report.warnings) {
-                ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1.0f, 0.8f, 0.35f, 1));
-                ImGui::Bullet();
-                ImGui::TextWrapped("%s", w.message.c_str());
-                ImGui::PopStyleColor();
-                if (ImGui::IsItemHovered() && !w.files.empty()) {
-                    ImGui::BeginTooltip();
-                    ImGui::TextDisabled("%s", w.code.c_str());
-                    for (std::size_t i = 0; i < w.files.size() && i < 20; ++i)
-                        ImGui::TextUnformatted(w.files[i].c_str());
-                    if (w.files.size() > 20) ImGui::Text("... and %zu more", w.files.size() - 20);
-                    ImGui::EndTooltip();
-                }
-            }
+            drawWarnings(s.loaded->report.warnings);
         }
     }
     if (ImGui::CollapsingHeader("Structures", ImGuiTreeNodeFlags_DefaultOpen)) {
@@ -593,7 +634,11 @@ void drawCaseTab(ViewState& s, const render::Context& ctx) {
                         s.paletteDirty = true;
                     ImGui::TableNextColumn();
                     ImGui::TextUnformatted(st.info.name.c_str());
-                    if (ImGui::IsItemHovered())
+                    if (ImGui::IsItemHovered() && st.info.label == 0 && s.loaded && s.loaded->labels)
+                        ImGui::SetTooltip("%s, surface only (no label voxels: the slices cannot show it), "
+                                          "%zu triangles",
+                                          std::string(toString(st.info.kind)).c_str(), st.triangles);
+                    else if (ImGui::IsItemHovered())
                         ImGui::SetTooltip("%s, label %d, %zu triangles",
                                           std::string(toString(st.info.kind)).c_str(), int(st.info.label),
                                           st.triangles);
@@ -621,6 +666,7 @@ void drawCaseTab(ViewState& s, const render::Context& ctx) {
                 s.paletteDirty = true;
             }
         }
+        if (s.loaded) drawStructureImport(s);
     }
     if (ImGui::CollapsingHeader("Measurements", ImGuiTreeNodeFlags_DefaultOpen)) s.measure.drawPanel();
     if (ImGui::CollapsingHeader("Display")) {
@@ -1057,6 +1103,11 @@ std::optional<std::string> runAppAction(ViewState& s, const std::string& action,
         if (!s.pacs.selectFirstSeries())
             return "pacs-retrieve-first: the last query found no series";
         s.pacs.startRetrieve();
+    } else if (auto source = arg("import-structures:")) {
+        if (!s.loaded) return "import-structures: no case is loaded";
+        if (source->empty()) return "import-structures: needs a file";
+        s.structureImportPath = *source;
+        startStructureImport(s, *source); // busy() until it is taken: the next action waits
     } else if (action == "acknowledge-import") {
         if (!s.loaded) return "acknowledge-import: no case is loaded";
         s.importAcknowledged = true;
@@ -1131,6 +1182,97 @@ bool runAction(ViewState& s, GlfwWindow& window, const std::string& action) {
     return true;
 }
 
+/// A structure's surfaces on the GPU, shown in its default colour.
+Result<StructureView> uploadStructure(render::Context& ctx, const StructureMesh& m) {
+    StructureView v;
+    v.info = m.info;
+    v.color = m.info.defaultColor;
+    v.triangles = m.full.triangleCount();
+    auto full = render::GpuMesh::upload(ctx, stillMesh(m)); // the still frame's
+    if (!full) return std::unexpected(full.error());
+    v.full = *full;
+    if (!m.lod.empty()) {
+        auto lod = render::GpuMesh::upload(ctx, m.lod);
+        if (!lod) return std::unexpected(lod.error());
+        v.lod = *lod;
+    }
+    return v;
+}
+
+/// Starts importing structures from `file` into the loaded case (Case tab > Structures).
+void startStructureImport(ViewState& s, const std::filesystem::path& file) {
+    if (!s.loaded) return;
+    StructureImportRequest rq;
+    rq.file = file;
+    rq.seriesInstanceUid = s.loaded->identity.seriesInstanceUid;
+    rq.frameOfReferenceUid = s.loaded->identity.frameOfReferenceUid;
+    rq.geometry = s.loaded->geometry;
+    rq.labels = s.loaded->labels;
+    for (const auto& st : s.structures) rq.existing.push_back(st.info);
+    s.structureImportError.reset();
+    s.structureImportSummary.clear();
+    s.structureImportNotes.clear();
+    s.structureImport = std::make_unique<StructureImportTask>(
+        [rq = std::move(rq)](const Progress& progress) { return importStructures(rq, progress); },
+        "Importing structures");
+    if (file.has_parent_path()) {
+        s.settings.set("structures.importFolder", file.parent_path().string() + "/");
+        if (auto saved = s.settings.save(); !saved) log::warn("could not save settings: {}", describe(saved.error()));
+    }
+}
+
+/// Takes a finished structure import: its structures join the panel, the 3D view, picking and
+/// (with their voxels) the label overlay; errors are recorded, the case stays as it was.
+void pollStructureImport(ViewState& s, render::Context& ctx) {
+    if (!s.structureImport) return;
+    const auto st = s.structureImport->status();
+    if (!st.finished) {
+        s.status = fmt::format("{} ({:.0f}%)", st.stage, st.fraction * 100);
+        return;
+    }
+    auto result = s.structureImport->take();
+    s.structureImport.reset();
+    if (!result || !s.loaded) return;
+    auto failed = [&](const Error& e) {
+        s.structureImportError = describe(e);
+        s.status = "Could not import structures: " + describe(e);
+        s.errors.push_back(s.status);
+        log::error("{}", s.status);
+    };
+    if (!*result) return failed(result->error());
+    ImportedStructures& imp = **result;
+    std::vector<StructureView> views;
+    for (const auto& m : imp.structures) {
+        auto v = uploadStructure(ctx, m);
+        if (!v) return failed(v.error());
+        const bool bulky = m.info.kind == model::StructureKind::Skin || m.info.kind == model::StructureKind::Fat ||
+                           m.info.kind == model::StructureKind::Muscle;
+        v->opacity = bulky ? 0.3f : 1.0f;
+        views.push_back(std::move(*v));
+    }
+    if (imp.labels) {
+        auto volume = render::GpuVolume::upload(ctx, *s.loaded->volume, imp.labels.get());
+        if (!volume) return failed(volume.error());
+        s.volumeGpu = *volume; // the old one goes through the context's deferred deletion
+        s.loaded->labels = imp.labels;
+        s.paletteDirty = true;
+    }
+    s.picker.reset(); // its BVHs (and a build still reading them) belong to the old mesh list
+    s.pending3d.reset();
+    for (auto& m : imp.structures) s.loaded->structures.push_back(std::move(m));
+    for (auto& v : views) s.structures.push_back(std::move(v));
+    const std::size_t n = imp.structures.size(), nw = imp.report.warnings.size();
+    s.status = fmt::format("Imported {} structure{} from {} in {:.1f} s{}", n, n == 1 ? "" : "s",
+                           imp.file.filename().string(), imp.seconds,
+                           nw ? fmt::format(", {} note{}", nw, nw == 1 ? "" : "s") : "");
+    log::info("gui: {}", s.status);
+    std::string names;
+    for (std::size_t i = s.structures.size() - n; i < s.structures.size(); ++i)
+        names += (names.empty() ? "" : ", ") + s.structures[i].info.name;
+    s.structureImportSummary = fmt::format("{} ({}): {}", imp.file.string(), imp.format, names);
+    s.structureImportNotes = std::move(imp.report.warnings);
+}
+
 void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
     if (!s.loader) return;
     const auto st = s.loader->status();
@@ -1150,6 +1292,10 @@ void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
     }
     s.picker.reset(); // its BVHs (and a build still reading them) belong to the old meshes
     s.pending3d.reset();
+    s.structureImport.reset(); // into the old case
+    s.structureImportSummary.clear();
+    s.structureImportNotes.clear();
+    s.structureImportError.reset();
     s.measure.clear(); // measured on the old series
     s.lastPick.reset();
     s.loaded = std::move(**result);
@@ -1164,24 +1310,14 @@ void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
         s.errors.push_back(s.status);
     };
     for (const auto& m : s.loaded->structures) {
-        StructureView v;
-        v.info = m.info;
-        v.color = m.info.defaultColor;
+        auto v = uploadStructure(ctx, m);
+        if (!v) return fail(v.error(), "Could not show the surface: ");
         // Skin, fat and muscle would hide everything else: shown faint and off at first.
         const bool bulky = m.info.kind == model::StructureKind::Skin || m.info.kind == model::StructureKind::Fat ||
                            m.info.kind == model::StructureKind::Muscle || m.info.kind == model::StructureKind::Custom;
-        v.visible = !bulky || s.loaded->structures.size() == 1;
-        v.opacity = m.info.kind == model::StructureKind::Canal ? 0.6f : bulky ? 0.3f : 1.0f;
-        v.triangles = m.full.triangleCount();
-        auto full = render::GpuMesh::upload(ctx, stillMesh(m)); // the still frame's
-        if (!full) return fail(full.error(), "Could not show the surface: ");
-        v.full = *full;
-        if (!m.lod.empty()) {
-            auto lod = render::GpuMesh::upload(ctx, m.lod);
-            if (!lod) return fail(lod.error(), "Could not show the surface: ");
-            v.lod = *lod;
-        }
-        s.structures.push_back(std::move(v));
+        v->visible = !bulky || s.loaded->structures.size() == 1;
+        v->opacity = m.info.kind == model::StructureKind::Canal ? 0.6f : bulky ? 0.3f : 1.0f;
+        s.structures.push_back(std::move(*v));
     }
     auto volume = render::GpuVolume::upload(ctx, *s.loaded->volume, s.loaded->labels.get());
     if (!volume) return fail(volume.error(), "Could not show the slices: ");
@@ -1286,6 +1422,7 @@ void fillReport(const ViewState& s, GuiRunReport& r) {
             r.structures.push_back(st.info.name);
             if (st.visible) r.visibleStructures.push_back(st.info.name);
         }
+        for (const auto& w : s.structureImportNotes) r.structureImportNotes.push_back(w.code + ": " + w.message);
         for (int i = 0; i < 3; ++i) r.slicePositionsLps[std::size_t(i)] = s.slices[std::size_t(i)].centerLps;
         for (int p = 0; p < kPaneCount; ++p) {
             const auto& q = s.panes[std::size_t(p)];
@@ -1461,6 +1598,7 @@ int runGui(const GuiOptions& options) {
             if (fb.width == 0 || fb.height == 0) {
                 glfwWaitEventsTimeout(0.1); // minimised: sleep, keep the loader polled
                 pollLoader(s, ctx, window);
+                pollStructureImport(s, ctx);
                 pollWindows(s);
                 pollPlanner(s, ctx, options.autosaveIntervalS);
                 continue;
@@ -1475,6 +1613,7 @@ int runGui(const GuiOptions& options) {
                 ++quietFrames;
             }
             pollLoader(s, ctx, window);
+            pollStructureImport(s, ctx);
             pollWindows(s);
             pollPlanner(s, ctx, options.autosaveIntervalS);
             const auto frameStart = std::chrono::steady_clock::now();

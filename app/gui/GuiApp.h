@@ -29,6 +29,9 @@ struct GuiRunReport {
     std::size_t loadedTriangles = 0; // full detail, all structures
     std::vector<std::string> structures;        // names, in the structures panel's order
     std::vector<std::string> visibleStructures; // those shown
+    /// The last "Import structures..." report, one "code: message" per note (overlaps, contours on
+    /// missing slices, units assumed, surface-only meshes ...); failures are in `errors`.
+    std::vector<std::string> structureImportNotes;
     std::array<glm::dvec3, 3> slicePositionsLps{}; // centres of the axial, coronal, sagittal views
     /// Pane rectangles in window pixels (x, y, width, height): 3D, axial, coronal, sagittal;
     /// zero size when another pane is maximised.
@@ -110,7 +113,10 @@ struct GuiOptions {
     /// "browse:DIR" (series browser on DIR, scanning it), "load-first" (loads the browser's first
     /// image series), "pacs-echo:HOST:PORT:AET", "pacs-query:HOST:PORT:AET" (PACS window, query
     /// everything), "pacs-retrieve-first" (C-GET of the first series found, then load it),
-    /// "acknowledge-import" (closes the import report), "close-windows", "screenshot:FILE"
+    /// "acknowledge-import" (closes the import report), "import-structures:FILE" (Case tab >
+    /// Structures > Import structures...: a DICOM SEG or RTSTRUCT drawn on the loaded series, or a
+    /// mesh file in LPS mm, added as structures; waits until it is done; a refused or unreadable
+    /// file is an error of the run), "close-windows", "screenshot:FILE"
     /// (this frame as PNG); "hide NAME", "show NAME" (a structure), "scroll PANE N" (N slices,
     /// PANE axial|coronal|sagittal), "window bone|soft-tissue|lung", "maximise PANE" (also 3d),
     /// "four-panes". Planning: "plan-new", "plan-open:FILE", "plan-save", "plan-save:FILE"

@@ -1,12 +1,14 @@
 #include "gui/GuiApp.h"
 
 #include "anatomy/LabelMapFile.h"
+#include "anatomy/MeshIo.h"
 #include "core/AtomicFile.h"
 #include "dicom/SeriesWriter.h"
 #include "export/PlanFile.h"
 #include "gui/Settings.h"
 #include "phantom/LumbarPhantom.h"
 #include "render/Image.h"
+#include "render/PlanOverlay.h"
 #include "render/SliceView.h"
 #include "support/Orthanc.h"
 #include "support/TestSupport.h"
@@ -466,6 +468,141 @@ TEST_F(GuiApp, FourPanesHideAStructureScrollASliceMaximise) {
 
 namespace precis::gui {
 namespace {
+
+/// Pixels of the imported sphere's colour (StructureImport's first fallback, magenta) inside `pane`,
+/// and their centroid in window pixels.
+struct ColourBlob {
+    int pixels = 0;
+    double x = 0, y = 0;
+};
+ColourBlob magentaIn(const render::ImageRgba8& img, const std::array<float, 4>& pane) {
+    ColourBlob b;
+    for (int y = int(pane[1]); y < int(pane[1] + pane[3]); ++y)
+        for (int x = int(pane[0]); x < int(pane[0] + pane[2]); ++x) {
+            const auto* p = img.at(x, y);
+            if (p[0] > 120 && p[2] > 110 && p[1] + 60 < p[0] && p[1] + 60 < p[2]) {
+                ++b.pixels;
+                b.x += x;
+                b.y += y;
+            }
+        }
+    if (b.pixels > 0) b.x /= b.pixels, b.y /= b.pixels;
+    return b;
+}
+
+TEST_F(GuiApp, ImportedMeshIsAStructureShownAndPickedIn3d) {
+    const auto ph = writeLabelledPhantom(*dataHome_);
+    const auto labels = anatomy::readLabelMap(ph.dir / "labels.nrrd");
+    ASSERT_TRUE(labels) << describe(labels.error());
+    // A 15 mm sphere (STL, LPS mm, no colour in the file) posterior of the spine, at the
+    // volume's left-right and cranio-caudal centre: in the posterior view it hides the spine's
+    // middle, in front of every structure shown.
+    const auto& g = labels->geometry;
+    const glm::dvec3 c0 = g.worldBounds().center();
+    const glm::dvec3 centre(c0.x, g.worldBounds().maxMm.y - 25.0, c0.z);
+    const double radius = 15.0;
+    const auto stl = precis::test::makeTempDir("precis-gui-import") / "probe_sphere.stl";
+    ASSERT_TRUE(anatomy::exportMesh(render::sphereMesh(centre, radius, 48), stl));
+    const auto out = precis::test::outputDir("gui");
+    const auto before = out / "import_mesh_before.png", after = out / "import_mesh_after.png";
+    GuiOptions o = fourPaneRun(ph.dir);
+    o.actions = {"screenshot:" + before.string(), "import-structures:" + stl.string(), "view posterior",
+                 "screenshot:" + after.string(), "pick-at 3d 0.5 0.5"};
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0) << (report.errors.empty() ? "" : report.errors.front());
+    ASSERT_TRUE(report.caseLoaded);
+    auto has = [](const std::vector<std::string>& v, const std::string& x) {
+        return std::find(v.begin(), v.end(), x) != v.end();
+    };
+    EXPECT_TRUE(has(report.structures, "probe_sphere"));
+    EXPECT_TRUE(has(report.visibleStructures, "probe_sphere"));
+    EXPECT_GT(report.structures.size(), 20u); // the phantom's are all still there
+    // The report says what was assumed: millimetres, and no label voxels.
+    auto noted = [&](const char* code) {
+        return std::ranges::any_of(report.structureImportNotes,
+                                   [&](const std::string& n) { return n.rfind(code, 0) == 0; });
+    };
+    EXPECT_TRUE(noted("assumed-unit"));
+    EXPECT_TRUE(noted("surface-only"));
+    // The sphere's magenta appears in the 3D pane, around its centre (the camera looks along
+    // +y at the scene's centre), and nowhere before the import.
+    auto a = render::readPng(before);
+    auto b = render::readPng(after);
+    ASSERT_TRUE(a && b);
+    const auto& pane = report.panes[0];
+    EXPECT_LT(magentaIn(*a, pane).pixels, 20);
+    const ColourBlob blob = magentaIn(*b, pane);
+    EXPECT_GT(blob.pixels, 1500) << "no imported sphere in " << after;
+    EXPECT_NEAR(blob.x, pane[0] + pane[2] / 2, pane[2] * 0.15) << after;
+    EXPECT_NEAR(blob.y, pane[1] + pane[3] / 2, pane[3] * 0.15) << after;
+    // It is pickable: the ray through the pane's centre hits the sphere's posterior surface.
+    ASSERT_FALSE(report.picks.empty());
+    EXPECT_EQ(report.lastPick.structure, "probe_sphere");
+    EXPECT_NEAR(glm::length(report.lastPick.lps - centre), radius, 1.0);
+    EXPECT_GT(report.lastPick.lps.y, centre.y);
+    std::filesystem::remove_all(stl.parent_path());
+}
+
+TEST_F(GuiApp, RtStructOnTheLoadedSeriesBecomesLabelledStructures) {
+    // The real RTSTRUCT beside the one CT slice it references that is present (ct.0.dcm): the
+    // contours on that slice are filled into a new label map, the others reported.
+    PRECIS_REQUIRE_SHARED(dir, "conformance/rtstruct-dicompyler");
+    const auto out = precis::test::outputDir("gui");
+    const auto before = out / "import_rtstruct_before.png", after = out / "import_rtstruct_after.png";
+    GuiOptions o = fourPaneRun(dir / "ct.0.dcm");
+    o.actions = {"acknowledge-import", "screenshot:" + before.string(),
+                 "import-structures:" + (dir / "rtss.dcm").string(), "screenshot:" + after.string()};
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0) << (report.errors.empty() ? "" : report.errors.front());
+    auto has = [](const std::vector<std::string>& v, const std::string& x) {
+        return std::find(v.begin(), v.end(), x) != v.end();
+    };
+    EXPECT_TRUE(has(report.structures, "BODY"));
+    EXPECT_TRUE(has(report.visibleStructures, "BODY"));
+    // Only BODY has contours on ct.0: the other nine ROIs are reported, not made empty structures.
+    EXPECT_EQ(report.structures.size(), 2u); // the bone iso-surface and BODY
+    auto noted = [&](const std::string& prefix) {
+        return std::ranges::any_of(report.structureImportNotes,
+                                   [&](const std::string& n) { return n.rfind(prefix, 0) == 0; });
+    };
+    EXPECT_TRUE(noted("new-label-map"));
+    EXPECT_TRUE(noted("contours-off-grid: rtss.dcm: ")) << "contours on the missing slices are reported";
+    EXPECT_TRUE(noted("empty-structure: rtss.dcm: Heart has no voxels"));
+    // The label overlay appears on the axial slice.
+    auto a = render::readPng(before);
+    auto b = render::readPng(after);
+    ASSERT_TRUE(a && b);
+    EXPECT_GT(changedFraction(*a, *b, report.panes[1]), 0.05) << after;
+}
+
+TEST_F(GuiApp, StructuresDrawnOnAnotherSeriesAreRefused) {
+    PRECIS_REQUIRE_SHARED(rtss, "conformance/rtstruct-dicompyler/rtss.dcm");
+    const auto ph = writeLabelledPhantom(*dataHome_);
+    const auto junk = precis::test::makeTempDir("precis-gui-import") / "notes.txt";
+    std::ofstream(junk) << "not a segmentation\n";
+    const auto out = precis::test::outputDir("gui");
+    const auto shot = out / "import_refused.png";
+    GuiOptions o = fourPaneRun(ph.dir);
+    o.actions = {"import-structures:" + rtss.string(), "import-structures:" + junk.string(), "hide L3",
+                 "screenshot:" + shot.string()};
+    GuiRunReport report;
+    o.report = &report;
+    EXPECT_EQ(runGui(o), 1); // a scripted run notices the errors, and ran to the end
+    ASSERT_TRUE(report.caseLoaded);
+    ASSERT_EQ(report.errors.size(), 2u);
+    // Each error names the file; the RTSTRUCT's says what it was drawn on instead.
+    EXPECT_NE(report.errors[0].find(rtss.string()), std::string::npos) << report.errors[0];
+    EXPECT_NE(report.errors[0].find("not on the loaded series"), std::string::npos) << report.errors[0];
+    EXPECT_NE(report.errors[1].find(junk.string()), std::string::npos) << report.errors[1];
+    // The case is intact: the phantom's structures only, and the run went on (L3 hidden).
+    EXPECT_GT(report.structures.size(), 20u);
+    EXPECT_EQ(std::ranges::count_if(report.structures, [](const std::string& n) { return n == "BODY"; }), 0);
+    EXPECT_TRUE(std::ranges::find(report.visibleStructures, "L3") == report.visibleStructures.end());
+    EXPECT_TRUE(render::readPng(shot).has_value());
+    std::filesystem::remove_all(junk.parent_path());
+}
 
 /// Pixels changed (by more than 24 in a channel) inside the box spanned by two window points,
 /// grown by `marginPx`.
