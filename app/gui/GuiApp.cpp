@@ -560,6 +560,23 @@ void drawStructureImport(ViewState& s) {
     }
 }
 
+/// The case's structures changed (import, role): the planner rebuilds its safety scene.
+void structuresChanged(ViewState& s) {
+    if (!s.loaded) return;
+    std::vector<model::Structure> infos;
+    for (const auto& st : s.structures) infos.push_back(st.info);
+    s.planner.structuresChanged(s.loaded->labels, std::move(infos));
+}
+
+void setStructureRole(ViewState& s, std::size_t index, model::StructureRole role) {
+    if (index >= s.structures.size() || !s.loaded) return;
+    s.structures[index].info.role = role;
+    if (index < s.loaded->structures.size()) s.loaded->structures[index].info.role = role;
+    s.status = fmt::format("{} is now {}: rebuilding the safety scene", s.structures[index].info.name,
+                           toString(role));
+    structuresChanged(s);
+}
+
 void drawCaseTab(ViewState& s, const render::Context& ctx) {
     if (ImGui::CollapsingHeader("Series", ImGuiTreeNodeFlags_DefaultOpen)) {
         if (s.loaded) {
@@ -620,7 +637,7 @@ void drawCaseTab(ViewState& s, const render::Context& ctx) {
                 ImGui::TableSetupScrollFreeze(0, 1);
                 ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed, 44);
                 ImGui::TableSetupColumn("Structure", ImGuiTableColumnFlags_WidthStretch);
-                ImGui::TableSetupColumn("Role", ImGuiTableColumnFlags_WidthFixed, 72);
+                ImGui::TableSetupColumn("Role", ImGuiTableColumnFlags_WidthFixed, 86);
                 ImGui::TableSetupColumn("Opacity", ImGuiTableColumnFlags_WidthFixed, 70);
                 ImGui::TableHeadersRow();
                 for (std::size_t i = 0; i < s.structures.size(); ++i) {
@@ -648,7 +665,24 @@ void drawCaseTab(ViewState& s, const render::Context& ctx) {
                                              : role == model::StructureRole::Caution ? ImVec4(1, 0.8f, 0.35f, 1)
                                              : role == model::StructureRole::Target  ? ImVec4(0.4f, 0.9f, 0.5f, 1)
                                                                                      : ImVec4(0.6f, 0.6f, 0.6f, 1);
-                    ImGui::TextColored(roleColor, "%s", std::string(toString(role)).c_str());
+                    // The role decides what planning avoids: editable where the structure has
+                    // voxels (a surface-only import has none to avoid).
+                    ImGui::BeginDisabled(st.info.label == 0);
+                    ImGui::PushStyleColor(ImGuiCol_Text, roleColor);
+                    ImGui::SetNextItemWidth(-1);
+                    if (ImGui::BeginCombo("##role", std::string(toString(role)).c_str(), ImGuiComboFlags_NoArrowButton)) {
+                        for (auto r : {model::StructureRole::MustAvoid, model::StructureRole::Caution,
+                                       model::StructureRole::Target, model::StructureRole::None})
+                            if (ImGui::Selectable(std::string(toString(r)).c_str(), r == role) && r != role)
+                                setStructureRole(s, i, r);
+                        ImGui::EndCombo();
+                    }
+                    ImGui::PopStyleColor();
+                    ImGui::EndDisabled();
+                    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+                        ImGui::SetTooltip(st.info.label == 0 ? "A surface without voxels: planning cannot avoid it"
+                                                             : "Must-avoid and caution structures are what the "
+                                                               "safety checks, suggestions and risk map avoid");
                     ImGui::TableNextColumn();
                     ImGui::SetNextItemWidth(-1);
                     ImGui::SliderFloat("##op", &st.opacity, 0.0f, 1.0f, "%.2f");
@@ -1153,6 +1187,17 @@ bool runAction(ViewState& s, GlfwWindow& window, const std::string& action) {
             if (st.info.name == name) st.visible = v == "show", found = true;
         if (!found) return false;
         s.paletteDirty = true;
+    } else if (v == "role" && std::sscanf(action.c_str(), "%*s %31s", word) == 1) {
+        // "role NAME ROLE": NAME may contain spaces, ROLE is the last word.
+        const std::string rest = action.substr(v.size() + 1);
+        const auto cut = rest.rfind(' ');
+        if (cut == std::string::npos) return false;
+        const auto role = model::structureRoleFromString(rest.substr(cut + 1));
+        const std::string name = rest.substr(0, cut);
+        std::size_t i = 0;
+        while (i < s.structures.size() && s.structures[i].info.name != name) ++i;
+        if (!role || i == s.structures.size() || s.structures[i].info.label == 0) return false;
+        setStructureRole(s, i, *role);
     } else if (v == "scroll" && std::sscanf(action.c_str(), "%*s %31s %lf", word, &a) == 2) {
         const int pane = paneIndex(word);
         if (pane < kPaneAxial || !s.loaded) return false;
@@ -1261,6 +1306,7 @@ void pollStructureImport(ViewState& s, render::Context& ctx) {
     s.pending3d.reset();
     for (auto& m : imp.structures) s.loaded->structures.push_back(std::move(m));
     for (auto& v : views) s.structures.push_back(std::move(v));
+    structuresChanged(s); // planning avoids the imported structures by their roles
     const std::size_t n = imp.structures.size(), nw = imp.report.warnings.size();
     s.status = fmt::format("Imported {} structure{} from {} in {:.1f} s{}", n, n == 1 ? "" : "s",
                            imp.file.filename().string(), imp.seconds,

@@ -117,7 +117,8 @@ struct GuiOptions {
     /// Structures > Import structures...: a DICOM SEG or RTSTRUCT drawn on the loaded series, or a
     /// mesh file in LPS mm, added as structures; waits until it is done; a refused or unreadable
     /// file is an error of the run), "close-windows", "screenshot:FILE"
-    /// (this frame as PNG); "hide NAME", "show NAME" (a structure), "scroll PANE N" (N slices,
+    /// (this frame as PNG); "hide NAME", "show NAME" (a structure), "role NAME
+    /// must-avoid|caution|target|none" (waits for the safety scene's rebuild), "scroll PANE N" (N slices,
     /// PANE axial|coronal|sagittal), "window bone|soft-tissue|lung", "maximise PANE" (also 3d),
     /// "four-panes". Planning: "plan-new", "plan-open:FILE", "plan-save", "plan-save:FILE"
     /// (save as), "propose PROC LEVEL SIDE [DEVICE]" (waits for the proposal), "undo", "redo",

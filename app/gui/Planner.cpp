@@ -109,20 +109,28 @@ void Planner::caseLoaded(const LoadedCase& c) {
         history_ = planning::PlanHistory(std::move(fresh));
     }
     checkSeries();
-    if (!c.labels) {
+    std::vector<model::Structure> structures;
+    for (const auto& m : c.structures) structures.push_back(m.info);
+    structuresChanged(c.labels, std::move(structures));
+    changed();
+}
+
+void Planner::structuresChanged(std::shared_ptr<const model::LabelMap> labels,
+                                std::vector<model::Structure> structures) {
+    sceneTask_.reset(); // cancels a build of the previous structures
+    if (!labels) {
         sceneNote_ = "No labelled structures beside this series: placement works, safety checks "
                      "and templates do not";
-    } else {
-        sceneNote_.clear();
-        std::vector<model::Structure> structures;
-        for (const auto& m : c.structures) structures.push_back(m.info);
-        sceneTask_ = std::make_unique<BackgroundTask<planning::SafetyScene>>(
-            [labels = c.labels, structures = std::move(structures)](const Progress& progress) {
-                return planning::SafetyScene::build(*labels, structures, {}, progress);
-            },
-            "Building safety scene");
+        return;
     }
-    changed();
+    sceneNote_.clear();
+    // Only labelled structures take part (surface-only imports have no voxels to avoid).
+    std::erase_if(structures, [](const model::Structure& s) { return s.label == 0; });
+    sceneTask_ = std::make_unique<BackgroundTask<planning::SafetyScene>>(
+        [labels = std::move(labels), structures = std::move(structures)](const Progress& progress) {
+            return planning::SafetyScene::build(*labels, structures, {}, progress);
+        },
+        scene_ ? "Rebuilding safety scene" : "Building safety scene");
 }
 
 void Planner::checkSeries() {
@@ -159,6 +167,8 @@ void Planner::poll(render::Context& ctx, double autosaveIntervalS) {
             sceneTask_.reset();
             if (*r) {
                 scene_ = std::make_shared<const planning::SafetyScene>(std::move(**r));
+                riskMap_.reset(); // scored against the previous scene
+                riskGpu_.reset();
                 statusLine_ = fmt::format("Safety scene ready: {} structures in {:.1f} s",
                                           scene_->structures().size(), scene_->buildSeconds());
                 changed();

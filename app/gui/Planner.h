@@ -52,6 +52,12 @@ public:
     /// A case finished loading: builds its safety scene in the background (when it has labelled
     /// structures). An open plan stays open and is checked against the new series.
     void caseLoaded(const LoadedCase& c);
+    /// The case's structures changed (imported, or a role edited): rebuilds the safety scene in
+    /// the background from `labels` and `structures` (their roles decide must-avoid and
+    /// caution); the plan, its history and the current scene stay until the new one is ready,
+    /// then every trajectory is re-evaluated against it.
+    void structuresChanged(std::shared_ptr<const model::LabelMap> labels,
+                           std::vector<model::Structure> structures);
     /// Once a frame, outside any render pass: takes finished background work, re-evaluates after
     /// edits, uploads the overlay meshes when the plan changed, autosaves when due.
     void poll(render::Context& ctx, double autosaveIntervalS);

@@ -1157,5 +1157,38 @@ TEST_F(GuiApp, SkinRiskMapPaintsTheSkinForTheActiveTarget) {
     EXPECT_LT(count(*c, true), count(*a, true) + 200); // off: gone again
 }
 
+TEST_F(GuiApp, ARoleMadeMustAvoidIsAvoidedByThePlan) {
+    const auto ph = writeLabelledPhantom(*dataHome_);
+    GuiOptions o = fourPaneRun(ph.dir);
+    // The medial-branch needle goes through the paraspinal muscle, which is no hazard by
+    // default; marked must-avoid, the rebuilt safety scene makes the same trajectory a red
+    // collision, and back to none it is green again.
+    o.actions = {"tab plan", "propose mbrfa L4 left", "role paraspinal_left must-avoid", "tab case",
+                 "screenshot:" + (precis::test::outputDir("gui") / "role_must_avoid.png").string()};
+    GuiRunReport report;
+    o.report = &report;
+    ASSERT_EQ(runGui(o), 0);
+    ASSERT_EQ(report.trajectories.size(), 1u);
+    const auto& t = report.trajectories[0];
+    EXPECT_EQ(t.verdict, "red");
+    EXPECT_NE(std::find(t.collisions.begin(), t.collisions.end(), "paraspinal_left"), t.collisions.end());
+
+    GuiOptions back = fourPaneRun(ph.dir);
+    back.actions = {"tab plan", "propose mbrfa L4 left", "role paraspinal_left must-avoid",
+                    "role paraspinal_left none"};
+    GuiRunReport again;
+    back.report = &again;
+    ASSERT_EQ(runGui(back), 0);
+    ASSERT_EQ(again.trajectories.size(), 1u);
+    EXPECT_NE(again.trajectories[0].verdict, "red");
+    EXPECT_EQ(std::find(again.trajectories[0].collisions.begin(), again.trajectories[0].collisions.end(),
+                        "paraspinal_left"),
+              again.trajectories[0].collisions.end());
+    // A role for a structure that does not exist fails the run.
+    GuiOptions bad = fourPaneRun(ph.dir);
+    bad.actions = {"role no_such_structure caution"};
+    EXPECT_EQ(runGui(bad), 1);
+}
+
 } // namespace
 } // namespace precis::gui
