@@ -121,8 +121,8 @@ TEST(Gui, ScriptFileDrivesThePlannerAndBadScriptsFailClearly) {
     EXPECT_EQ(img->width, 800);
     int backdrop = 0, grey = 0;
     for (int y = 40; y < 570; ++y)
-        for (int x = 345; x < 795; ++x) {
-            const auto* p = img->at(x, y);
+        for (int px = 345; px < 795; ++px) {
+            const auto* p = img->at(px, y);
             const int r = p[0], g = p[1], b = p[2];
             backdrop += r < 80 && b - r >= 5 && b - r <= 30 && g > r && g < b;
             grey += r > 60 && std::abs(r - b) < 6 && std::abs(r - g) < 6;
