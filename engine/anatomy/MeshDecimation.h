@@ -25,11 +25,15 @@ struct DecimationOptions {
     bool lockBorder = false;
     /// Measure the achieved error and enforce maxErrorMm with it. The measured error is the
     /// one-sided Hausdorff distance from the input to the output taken at every input vertex:
-    /// max over input vertices v of the exact distance from v to the output surface (the output's
-    /// vertices are input vertices, at 0). Every input vertex is within it of the result; points
-    /// inside an input triangle are not sampled. It is computed exactly, not estimated: most
-    /// vertices are cleared by finding any output triangle within the running maximum (grid,
-    /// then BVH), and only the rest get an exact closest-point search. The first attempt asks
+    /// max over the vertices v of the input's triangles of the exact distance from v to the
+    /// output surface (the output's vertices are input vertices, at 0). Every input vertex is
+    /// within it of the result; points inside an input triangle are not sampled. It is computed
+    /// exactly, not estimated: most vertices are cleared by finding any output triangle within the
+    /// running maximum (grid, then BVH), and only the rest get an exact closest-point search.
+    /// Large meshes are simplified in pieces (see decimateMesh), and there each piece's vertices
+    /// are measured against that piece's result and the unchanged seam triangles around it: part
+    /// of the output surface, so the distance can only come out larger than to the whole output,
+    /// never smaller (the bound holds; a piece over it is redone alone). The first attempt asks
     /// meshoptimizer for half of maxErrorMm (its quadric estimate runs about 2x under the measured
     /// error). Without the measurement, maxErrorMm only steers meshoptimizer's estimate, which can
     /// be exceeded (seen: 2x on CT bone surfaces, 2-3x on spheres at tight bounds).
@@ -43,11 +47,16 @@ struct DecimationReport {
     std::size_t targetTriangles = 0;
     bool reachedTarget = false;  // trianglesAfter <= targetTriangles
     double estimatedErrorMm = 0; // meshoptimizer's own (quadric) error estimate, in mm
-    /// See DecimationOptions::measureError; -1 when not measured. When measured and over
-    /// maxErrorMm, the simplification is redone with a tighter target (up to 5 attempts); when
-    /// none gets under the bound the input is returned (welded, error 0, reachedTarget false).
+    /// See DecimationOptions::measureError; -1 when not measured. Exact for a mesh simplified
+    /// whole; for one simplified in pieces, the largest of the pieces' errors, each at least the
+    /// exact error of its vertices. When measured and over maxErrorMm, the simplification (of the
+    /// whole, or of that piece) is redone with a tighter target (up to 5 attempts); when none gets
+    /// under the bound the input (or the piece) is kept as it was (error 0).
     double measuredErrorMm = -1;
-    int attempts = 0;
+    int attempts = 0; // simplifications of the whole mesh, or the most of any piece
+    /// Time spent measuring the error, s: part of the call's time (for pieces measured in
+    /// parallel, the threads' summed time over their number). 0 when not measured.
+    double measureSeconds = 0;
     std::size_t foldsRemoved = 0; // coincident opposite triangles left by collapses, removed
     bool closedBefore = false, closedAfter = false; // model::Mesh::isClosedManifold
 };
@@ -58,8 +67,17 @@ struct DecimatedMesh {
 };
 
 /// Decimates `mesh`. InvalidArgument for a ratio outside (0, 1], maxErrorMm <= 0 or a mesh
-/// without triangles. Exactly coincident vertices are welded first so seams do not block
-/// collapses. A mesh already at or under the target is returned unchanged (reachedTarget true).
+/// without triangles. A mesh that is not a closed oriented manifold has its exactly coincident
+/// vertices welded first so seams do not block collapses. A closed one has no seam; its
+/// zero-length edges (marching cubes makes them where a voxel equals the iso value) are collapsed
+/// first when it stays closed, since meshoptimizer takes their ends for a texture seam. A mesh
+/// already at or under the target is returned unchanged (reachedTarget true).
+///
+/// Meshes over 80 k triangles are cut into up to 32 pieces simplified in parallel, with the
+/// triangles along the cuts kept as they are. A closed oriented manifold stays one: each piece's
+/// result is checked to fit its unchanged border (meshoptimizer can pinch a thin part into an
+/// edge shared by four triangles; the piece is then redone with that place locked), and the
+/// whole result is checked again, falling back to simplifying the mesh whole.
 [[nodiscard]] Result<DecimatedMesh> decimateMesh(const model::Mesh& mesh,
                                                  const DecimationOptions& options = {});
 
