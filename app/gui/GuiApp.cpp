@@ -295,9 +295,10 @@ void applyPick(ViewState& s, const PickInfo& pick, bool forMeasure) {
     s.lastPick = pick;
     s.picks.push_back(pick);
     s.status = fmt::format("{} pick: {}", pick.pane, describePick(pick));
-    if (forMeasure && s.measure.addPoint(pick.lps, pick.pane)) {
-        const auto& m = s.measure.measurements().back();
-        s.status = fmt::format("{} {}", m.kind == MeasureKind::Angle ? "Angle" : "Distance", measurementText(m));
+    if (!forMeasure) return;
+    if (auto m = s.measure.addPoint(pick.lps, pick.pane)) {
+        s.status = fmt::format("{} {}", measurementTitle(*m), measurementText(*m));
+        s.planner.addMeasurement(std::move(*m));
     }
 }
 
@@ -702,7 +703,11 @@ void drawCaseTab(ViewState& s, const render::Context& ctx) {
         }
         if (s.loaded) drawStructureImport(s);
     }
-    if (ImGui::CollapsingHeader("Measurements", ImGuiTreeNodeFlags_DefaultOpen)) s.measure.drawPanel();
+    if (ImGui::CollapsingHeader("Measurements", ImGuiTreeNodeFlags_DefaultOpen)) {
+        const auto request = s.measure.drawPanel(s.planner.plan().measurements);
+        if (request.removeAll) s.planner.clearMeasurements();
+        if (request.remove) s.planner.removeMeasurement(*request.remove);
+    }
     if (ImGui::CollapsingHeader("Display")) {
         ImGui::TextDisabled("Device");
         ImGui::TextWrapped("%s", ctx.deviceName().c_str());
@@ -808,7 +813,7 @@ void drawOverlays(ViewState& s) {
     if (const auto& r3 = s.panes[kPane3d]; s.paneVisible(kPane3d) && r3.width > 0 && r3.height > 0) {
         letters(render::edgeLabels(s.camera), r3);
         dl->PushClipRect(ImVec2(r3.x, r3.y), ImVec2(r3.x + r3.width, r3.y + r3.height), true);
-        s.measure.draw3d(dl, s.camera.clipFromWorld(double(r3.width) / r3.height), r3);
+        s.measure.draw3d(dl, s.planner.plan().measurements, s.camera.clipFromWorld(double(r3.width) / r3.height), r3);
         dl->PopClipRect();
     }
     for (int i = 0; i < 3 && s.loaded; ++i) {
@@ -834,7 +839,7 @@ void drawOverlays(ViewState& s) {
         s.planner.drawSliceOverlay(dl, v, r);
         // Measurements lying in this slice (within half a slice of its plane).
         const double band = 0.5 * render::sliceStepMm(s.loaded->geometry, v.normal()) + 1e-6;
-        s.measure.drawSlice(dl, v, r, band,
+        s.measure.drawSlice(dl, s.planner.plan().measurements, v, r, band,
                             s.hoverPick && s.hoverPick->pane == kPaneNames[pane] ? std::optional(s.hoverPick->lps)
                                                                                : std::nullopt);
         letters(render::edgeLabels(v), r);
@@ -1090,8 +1095,7 @@ std::optional<std::string> runMeasureAction(ViewState& s, const std::string& act
     } else if (action == "key escape") {
         s.injectEscape = true;
     } else if (std::sscanf(action.c_str(), "delete-measurement %u", &index) == 1) {
-        if (index >= s.measure.measurements().size()) return "delete-measurement: no such measurement";
-        s.measure.remove(index);
+        if (!s.planner.removeMeasurement(index)) return "delete-measurement: no such measurement";
     } else if (std::sscanf(action.c_str(), "split %lf %lf", &fx, &fy) == 2) {
         if (fx < 0.1 || fx > 0.9 || fy < 0.1 || fy > 0.9) return "split: fractions from 0.1 to 0.9";
         s.splitX = float(fx);
@@ -1342,7 +1346,7 @@ void pollLoader(ViewState& s, render::Context& ctx, GlfwWindow& window) {
     s.structureImportSummary.clear();
     s.structureImportNotes.clear();
     s.structureImportError.reset();
-    s.measure.clear(); // measured on the old series
+    s.measure.cancel(); // points on the old series (completed ones belong to the plan, which stays)
     s.lastPick.reset();
     s.loaded = std::move(**result);
     // The old case's GPU objects go through the context's deferred deletion.
@@ -1521,8 +1525,8 @@ void fillReport(const ViewState& s, GuiRunReport& r) {
         r.picks.push_back({true, p.pane, p.lps, p.label, p.structure, p.hu.has_value(), p.hu.value_or(0.0),
                            describePick(p)});
     if (s.lastPick && !r.picks.empty()) r.lastPick = r.picks.back();
-    for (const auto& m : s.measure.measurements())
-        r.measurements.push_back({std::string(toString(m.kind)), m.points, measurementValue(m), m.pane});
+    for (const auto& m : s.planner.plan().measurements)
+        r.measurements.push_back({std::string(model::toString(m.kind)), m.pointsLps, model::measurementValue(m), m.pane});
     r.measureMode = std::string(toString(s.measure.mode()));
     r.measuring = s.measure.inProgress();
     r.sideTab = kSideTabs[std::size_t(std::clamp(s.sideTab, 0, 2))];

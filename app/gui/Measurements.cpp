@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <utility>
 
 namespace precis::gui {
 
@@ -15,9 +16,7 @@ constexpr ImU32 kLine = IM_COL32(40, 220, 255, 255);
 constexpr ImU32 kPending = IM_COL32(40, 220, 255, 170);
 constexpr ImU32 kShadow = IM_COL32(0, 0, 0, 200);
 
-std::size_t pointsFor(MeasureKind kind) {
-    return kind == MeasureKind::Angle ? 3 : kind == MeasureKind::Distance ? 2 : 0;
-}
+bool isAngle(const Measurement& m) { return m.kind == model::MeasurementKind::Angle; }
 
 /// Lines through the points (a polyline: A-B, or A-vertex-C), their handles and the value.
 void drawShape(ImDrawList* dl, const std::vector<ImVec2>& px, const Measurement& m, bool pending,
@@ -32,12 +31,11 @@ void drawShape(ImDrawList* dl, const std::vector<ImVec2>& px, const Measurement&
         dl->AddCircleFilled(p, 4.0f, kShadow, 12);
         dl->AddCircleFilled(p, 3.0f, col, 12);
     }
-    if (pending || px.size() != pointsFor(m.kind)) return;
+    if (pending || px.size() != model::measurementPointCount(m.kind)) return;
     // The value beside the middle of a distance, or at the vertex of an angle.
-    const ImVec2 at = m.kind == MeasureKind::Angle
-                          ? px[1]
+    const ImVec2 at = isAngle(m) ? px[1]
                           : ImVec2((px[0].x + px[1].x) * 0.5f, (px[0].y + px[1].y) * 0.5f);
-    if (m.kind == MeasureKind::Angle) {
+    if (isAngle(m)) {
         const float a0 = std::atan2(px[0].y - px[1].y, px[0].x - px[1].x);
         float a1 = std::atan2(px[2].y - px[1].y, px[2].x - px[1].x);
         // The arc spans the smaller angle on screen.
@@ -71,37 +69,29 @@ std::optional<MeasureKind> measureKindFromString(std::string_view name) {
     return std::nullopt;
 }
 
-double measurementValue(const Measurement& m) {
-    if (m.points.size() != pointsFor(m.kind)) return 0;
-    if (m.kind == MeasureKind::Distance) return glm::length(m.points[1] - m.points[0]);
-    const glm::dvec3 u = m.points[0] - m.points[1], v = m.points[2] - m.points[1];
-    const double lu = glm::length(u), lv = glm::length(v);
-    if (lu < 1e-9 || lv < 1e-9) return 0;
-    return std::acos(std::clamp(glm::dot(u, v) / (lu * lv), -1.0, 1.0)) * 180.0 / std::numbers::pi;
-}
-
 std::string measurementText(const Measurement& m) {
     // U+00B0 (degree sign) is in the Latin-1 range every ImGui font has.
-    return m.kind == MeasureKind::Angle ? fmt::format("{:.1f}\xc2\xb0", measurementValue(m))
-                                        : fmt::format("{:.1f} mm", measurementValue(m));
+    return isAngle(m) ? fmt::format("{:.1f}\xc2\xb0", model::measurementValue(m))
+                      : fmt::format("{:.1f} mm", model::measurementValue(m));
 }
+
+const char* measurementTitle(const Measurement& m) { return isAngle(m) ? "Angle" : "Distance"; }
 
 void MeasurementTool::setMode(MeasureKind mode) {
     mode_ = mode;
     pending_ = {};
 }
 
-bool MeasurementTool::addPoint(const glm::dvec3& lps, std::string_view pane) {
-    if (mode_ == MeasureKind::None) return false;
-    if (pending_.points.empty()) {
-        pending_.kind = mode_;
+std::optional<Measurement> MeasurementTool::addPoint(const glm::dvec3& lps, std::string_view pane) {
+    if (mode_ == MeasureKind::None) return std::nullopt;
+    if (pending_.pointsLps.empty()) {
+        pending_.kind = mode_ == MeasureKind::Angle ? model::MeasurementKind::Angle
+                                                    : model::MeasurementKind::Distance;
         pending_.pane = std::string(pane);
     }
-    pending_.points.push_back(lps);
-    if (pending_.points.size() < pointsFor(pending_.kind)) return false;
-    done_.push_back(std::move(pending_));
-    pending_ = {};
-    return true;
+    pending_.pointsLps.push_back(lps);
+    if (pending_.pointsLps.size() < model::measurementPointCount(pending_.kind)) return std::nullopt;
+    return std::exchange(pending_, {});
 }
 
 bool MeasurementTool::cancel() {
@@ -110,21 +100,13 @@ bool MeasurementTool::cancel() {
     return had;
 }
 
-void MeasurementTool::remove(std::size_t index) {
-    if (index < done_.size()) done_.erase(done_.begin() + std::ptrdiff_t(index));
-}
-
-void MeasurementTool::clear() {
-    done_.clear();
-    pending_ = {};
-}
-
-void MeasurementTool::drawSlice(ImDrawList* dl, const render::SliceView& view,
-                                const render::ViewportRect& r, double bandMm,
+void MeasurementTool::drawSlice(ImDrawList* dl, const std::vector<Measurement>& done,
+                                const render::SliceView& view, const render::ViewportRect& r,
+                                double bandMm,
                                 const std::optional<glm::dvec3>& hoverLps) const {
     auto draw = [&](const Measurement& m, bool pending) {
         std::vector<ImVec2> px;
-        for (const auto& p : m.points) {
+        for (const auto& p : m.pointsLps) {
             if (std::abs(view.distanceMm(p)) > bandMm) return;
             const glm::dvec2 v = view.viewportFromWorld(p, r.width, r.height);
             px.emplace_back(r.x + float(v.x), r.y + float(v.y));
@@ -136,16 +118,17 @@ void MeasurementTool::drawSlice(ImDrawList* dl, const render::SliceView& view,
         }
         drawShape(dl, px, m, pending, hover);
     };
-    for (const auto& m : done_)
+    for (const auto& m : done)
         draw(m, false);
     if (inProgress()) draw(pending_, true);
 }
 
-void MeasurementTool::draw3d(ImDrawList* dl, const glm::dmat4& clipFromWorld,
+void MeasurementTool::draw3d(ImDrawList* dl, const std::vector<Measurement>& done,
+                             const glm::dmat4& clipFromWorld,
                              const render::ViewportRect& r) const {
     auto draw = [&](const Measurement& m, bool pending) {
         std::vector<ImVec2> px;
-        for (const auto& p : m.points) {
+        for (const auto& p : m.pointsLps) {
             const glm::dvec4 c = clipFromWorld * glm::dvec4(p, 1.0);
             if (c.w <= 1e-9) return;
             px.emplace_back(r.x + float((c.x / c.w * 0.5 + 0.5) * r.width),
@@ -153,12 +136,13 @@ void MeasurementTool::draw3d(ImDrawList* dl, const glm::dmat4& clipFromWorld,
         }
         drawShape(dl, px, m, pending, std::nullopt);
     };
-    for (const auto& m : done_)
+    for (const auto& m : done)
         draw(m, false);
     if (inProgress()) draw(pending_, true);
 }
 
-void MeasurementTool::drawPanel() {
+MeasurementTool::PanelRequest MeasurementTool::drawPanel(const std::vector<Measurement>& done) {
+    PanelRequest request;
     for (MeasureKind k : {MeasureKind::Distance, MeasureKind::Angle}) {
         const bool active = mode_ == k;
         if (active)
@@ -168,37 +152,34 @@ void MeasurementTool::drawPanel() {
         if (active) ImGui::PopStyleColor();
         ImGui::SameLine();
     }
-    ImGui::BeginDisabled(done_.empty());
-    if (ImGui::SmallButton("Delete all")) clear();
+    ImGui::BeginDisabled(done.empty());
+    if (ImGui::SmallButton("Delete all")) request.removeAll = true;
     ImGui::EndDisabled();
     if (mode_ != MeasureKind::None)
         ImGui::TextDisabled("Click %s on a slice or a 3D surface\n(Esc cancels)",
                             mode_ == MeasureKind::Angle ? "three points (vertex second)"
                                                         : "two points");
-    if (done_.empty()) {
+    if (done.empty()) {
         ImGui::TextDisabled("No measurements");
-        return;
+        return request;
     }
-    for (std::size_t i = 0; i < done_.size(); ++i) {
-        const auto& m = done_[i];
+    for (std::size_t i = 0; i < done.size(); ++i) {
+        const auto& m = done[i];
         ImGui::PushID(int(i));
-        if (ImGui::SmallButton("x")) {
-            remove(i);
-            ImGui::PopID();
-            break;
-        }
+        if (ImGui::SmallButton("x")) request.remove = i;
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("Delete this measurement");
         ImGui::SameLine();
-        ImGui::Text("%s %s  (%s)", m.kind == MeasureKind::Angle ? "Angle" : "Distance",
-                    measurementText(m).c_str(), m.pane.c_str());
+        ImGui::Text("%s %s  (%s)", measurementTitle(m), measurementText(m).c_str(),
+                    m.pane.c_str());
         if (ImGui::IsItemHovered()) {
             ImGui::BeginTooltip();
-            for (const auto& p : m.points)
+            for (const auto& p : m.pointsLps)
                 ImGui::Text("L %.1f  P %.1f  S %.1f mm", p.x, p.y, p.z);
             ImGui::EndTooltip();
         }
         ImGui::PopID();
     }
+    return request;
 }
 
 } // namespace precis::gui

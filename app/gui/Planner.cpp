@@ -445,6 +445,31 @@ bool Planner::removeActive() {
     return true;
 }
 
+void Planner::addMeasurement(model::PlanMeasurement measurement) {
+    model::Plan next = history_.current();
+    const std::string label = fmt::format("measure {} {:.1f} {}", model::toString(measurement.kind),
+                                          model::measurementValue(measurement),
+                                          measurement.kind == model::MeasurementKind::Angle ? "deg" : "mm");
+    next.measurements.push_back(std::move(measurement));
+    commit(std::move(next), label);
+}
+
+bool Planner::removeMeasurement(std::size_t index) {
+    model::Plan next = history_.current();
+    if (index >= next.measurements.size()) return false;
+    next.measurements.erase(next.measurements.begin() + std::ptrdiff_t(index));
+    commit(std::move(next), "delete measurement");
+    return true;
+}
+
+bool Planner::clearMeasurements() {
+    model::Plan next = history_.current();
+    if (next.measurements.empty()) return false;
+    next.measurements.clear();
+    commit(std::move(next), "delete all measurements");
+    return true;
+}
+
 bool Planner::select(std::size_t index) {
     const auto& ts = history_.current().trajectories;
     if (index >= ts.size()) return false;

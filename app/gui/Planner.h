@@ -86,6 +86,11 @@ public:
     bool setDevice(const std::string& deviceId); // of the active trajectory
     bool removeActive();
     bool select(std::size_t index);
+    /// Measurements (saved with the plan, undoable): add one, delete one (false when there is no
+    /// such index), delete all (false when there are none).
+    void addMeasurement(model::PlanMeasurement measurement);
+    bool removeMeasurement(std::size_t index);
+    bool clearMeasurements();
     /// A slice click in pick mode; false when no pick mode is on.
     bool pick(const glm::dvec3& lps);
     [[nodiscard]] PickMode pickMode() const { return pickMode_; }

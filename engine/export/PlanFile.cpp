@@ -264,6 +264,18 @@ std::string planToJson(const model::Plan& plan) {
                              {"lps", vec3(l.lps)}});
     }
     doc["landmarks"] = landmarks;
+    json measurements = json::array();
+    for (const model::PlanMeasurement& m : plan.measurements) {
+        json points = json::array();
+        for (const glm::dvec3& p : m.pointsLps) points.push_back(vec3(p));
+        const bool angle = m.kind == model::MeasurementKind::Angle;
+        measurements.push_back({{"kind", model::toString(m.kind)},
+                                {"pointsLps", points},
+                                {"value", model::measurementValue(m)},
+                                {"unit", angle ? "deg" : "mm"},
+                                {"pane", m.pane}});
+    }
+    doc["measurements"] = measurements;
     doc["notes"] = plan.notes;
     return doc.dump(2) + "\n";
 }
@@ -341,6 +353,38 @@ Result<model::Plan> planFromJson(std::string_view text, const std::string& sourc
             l.side = r.str(o, "side", path);
             l.lps = r.point(o, "lps", path);
             plan.landmarks.push_back(std::move(l));
+        }
+    }
+    // Optional (plans written before measurements were saved have none). "value" and "unit" are
+    // for readers; the value is recomputed from the points.
+    if (const json* list = r.array(*doc, "measurements", "")) {
+        for (std::size_t i = 0; i < list->size() && r.error.empty(); ++i) {
+            const json& o = (*list)[i];
+            const std::string path = fmt::format("measurements[{}]", i);
+            model::PlanMeasurement m;
+            const std::string kind = r.str(o, "kind", path, true);
+            if (!r.error.empty()) break;
+            const auto k = model::measurementKindFromString(kind);
+            if (!k) {
+                r.fail(path + ".kind", fmt::format("must be \"distance\" or \"angle\" (not \"{}\")", kind));
+                break;
+            }
+            m.kind = *k;
+            if (const json* pts = r.array(o, "pointsLps", path)) {
+                for (std::size_t j = 0; j < pts->size(); ++j)
+                    m.pointsLps.push_back(
+                        r.point((*pts)[j], fmt::format("{}.pointsLps[{}]", path, j)));
+            }
+            if (!r.error.empty()) break;
+            if (m.pointsLps.size() != model::measurementPointCount(m.kind)) {
+                r.fail(path + ".pointsLps",
+                       fmt::format("must hold {} points for a {} (it has {})",
+                                   model::measurementPointCount(m.kind), kind,
+                                   m.pointsLps.size()));
+                break;
+            }
+            m.pane = r.str(o, "pane", path);
+            plan.measurements.push_back(std::move(m));
         }
     }
     if (!r.error.empty()) return fail(ErrorCode::ParseError, r.error);

@@ -10,7 +10,10 @@
 //                   "entryLps":[x,y,z],"targetLps":[x,y,z],"insertionDepthMm":0,
 //                   "bevelRotationDeg":0,"controlPointsLps":[[x,y,z],...],
 //                   "intendedContact":["L4"],"expectedNearby":["dural_sac"]}],
-//  "landmarks":[{"name":...,"kind":...,"level":...,"side":...,"lps":[x,y,z]}],"notes":...}
+//  "landmarks":[{"name":...,"kind":...,"level":...,"side":...,"lps":[x,y,z]}],
+//  "measurements":[{"kind":"distance"|"angle","pointsLps":[[x,y,z],...],"value":...,
+//                   "unit":"mm"|"deg","pane":"axial"}],"notes":...}
+// "measurements" is optional on reading (value and unit are written for readers, recomputed).
 #include "core/Error.h"
 #include "model/Device.h"
 #include "model/Plan.h"

@@ -675,6 +675,24 @@ int render(cairo_t* cr, const Input& in, int totalPages) {
         doc.table({{"Landmark", 190}, {"Kind", 120}, {"Level, side", 70}, {"LPS", 119}}, rows);
     }
 
+    if (!plan.measurements.empty()) {
+        doc.space(8);
+        doc.heading("Measurements", 12.5);
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& m : plan.measurements) {
+            const bool angle = m.kind == model::MeasurementKind::Angle;
+            const double value = model::measurementValue(m);
+            std::string points;
+            for (const glm::dvec3& p : m.pointsLps)
+                points += fmt::format("{}({:.1f}, {:.1f}, {:.1f})", points.empty() ? "" : " ", p.x,
+                                      p.y, p.z);
+            rows.push_back({angle ? "Angle (vertex second)" : "Distance",
+                            angle ? fmt::format("{:.1f}°", value) : fmt::format("{:.1f} mm", value),
+                            m.pane, points});
+        }
+        doc.table({{"Measurement", 115}, {"Value", 55}, {"Pane", 50}, {"Points, LPS mm", 279}}, rows);
+    }
+
     doc.space(8);
     doc.heading("Images", 12.5);
     doc.rule();

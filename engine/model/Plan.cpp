@@ -1,11 +1,37 @@
 #include "model/Plan.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numbers>
 
 namespace precis::model {
 
 bool isFinite(const glm::dvec3& v) {
     return std::isfinite(v.x) && std::isfinite(v.y) && std::isfinite(v.z);
+}
+
+std::string_view toString(MeasurementKind kind) {
+    return kind == MeasurementKind::Angle ? "angle" : "distance";
+}
+
+std::optional<MeasurementKind> measurementKindFromString(std::string_view name) {
+    for (MeasurementKind k : {MeasurementKind::Distance, MeasurementKind::Angle})
+        if (name == toString(k)) return k;
+    return std::nullopt;
+}
+
+std::size_t measurementPointCount(MeasurementKind kind) {
+    return kind == MeasurementKind::Angle ? 3 : 2;
+}
+
+double measurementValue(const PlanMeasurement& m) {
+    if (m.pointsLps.size() != measurementPointCount(m.kind)) return 0;
+    const auto& p = m.pointsLps;
+    if (m.kind == MeasurementKind::Distance) return glm::length(p[1] - p[0]);
+    const glm::dvec3 u = p[0] - p[1], v = p[2] - p[1];
+    const double lu = glm::length(u), lv = glm::length(v);
+    if (lu < 1e-9 || lv < 1e-9) return 0;
+    return std::acos(std::clamp(glm::dot(u, v) / (lu * lv), -1.0, 1.0)) * 180.0 / std::numbers::pi;
 }
 
 bool hasFiniteCoordinates(const Trajectory& t) {

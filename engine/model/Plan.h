@@ -5,7 +5,10 @@
 // PlanFile.h (versioned JSON).
 #include <glm/glm.hpp>
 
+#include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace precis::model {
@@ -53,6 +56,24 @@ struct PlanLandmark {
     glm::dvec3 lps{0.0};
 };
 
+/// A measurement the physician made on the images: a distance (two points) or an angle (three
+/// points, the vertex second). Saved with the plan so that it reopens with it.
+enum class MeasurementKind { Distance, Angle };
+std::string_view toString(MeasurementKind kind); // "distance", "angle"
+std::optional<MeasurementKind> measurementKindFromString(std::string_view name);
+/// 2 for a distance, 3 for an angle.
+std::size_t measurementPointCount(MeasurementKind kind);
+
+struct PlanMeasurement {
+    MeasurementKind kind = MeasurementKind::Distance;
+    std::vector<glm::dvec3> pointsLps; // LPS mm
+    std::string pane;                  // where it was placed: "axial", "coronal", "sagittal", "3d"
+};
+
+/// mm for a distance, degrees (0..180) at the vertex for an angle; 0 while incomplete or when
+/// an arm of the angle has no length.
+double measurementValue(const PlanMeasurement& measurement);
+
 /// Safety settings that belong to the plan (they change verdicts, so they travel with it).
 struct SafetySettings {
     double amberClearanceMm = 3.0;  // must-avoid closer than this (but not touched): amber
@@ -77,6 +98,7 @@ struct Plan {
     std::vector<Trajectory> trajectories;
     std::vector<PlanLandmark> landmarks;
     SafetySettings safety;
+    std::vector<PlanMeasurement> measurements;
     std::string notes;
 
     /// nullptr when no trajectory has that name.

@@ -1005,6 +1005,58 @@ TEST_F(GuiApp, MeasuresDistancesAndAnglesOnSlicesAndIn3d) {
     EXPECT_GT(cyanPixels(*deleted, lineBox), 100);
 }
 
+TEST_F(GuiApp, MeasurementsAreUndoableAndSavedWithThePlan) {
+    const auto ph = writeLabelledPhantom(*dataHome_);
+    auto labels = anatomy::readLabelMap(ph.dir / "labels.nrrd");
+    ASSERT_TRUE(labels) << describe(labels.error());
+    const auto out = precis::test::outputDir("gui");
+    const auto shot = [&](const char* name) { return (out / name).string(); };
+    const auto dir = precis::test::makeTempDir("gui-measure-plan");
+    const auto planFile = dir / "measured.json", undoneFile = dir / "undone.json";
+
+    // Two measurements, saved; the angle undone, saved again; redone.
+    GuiOptions o = fourPaneRun(ph.dir);
+    o.actions = {"measure distance", "click axial 0.3 0.35", "click axial 0.7 0.6",
+                 "measure angle", "click coronal 0.3 0.3", "click coronal 0.5 0.6", "click coronal 0.8 0.35",
+                 "plan-save:" + planFile.string(), "undo", "plan-save:" + undoneFile.string(), "redo"};
+    GuiRunReport first;
+    o.report = &first;
+    ASSERT_EQ(runGui(o), 0);
+    EXPECT_TRUE(first.errors.empty()) << first.errors.front();
+    ASSERT_EQ(first.measurements.size(), 2u); // redone
+    auto saved = exporting::loadPlan(planFile);
+    ASSERT_TRUE(saved) << describe(saved.error());
+    ASSERT_EQ(saved->measurements.size(), 2u);
+    EXPECT_EQ(saved->measurements[0].kind, model::MeasurementKind::Distance);
+    EXPECT_EQ(saved->measurements[0].pane, "axial");
+    EXPECT_EQ(saved->measurements[0].pointsLps, first.measurements[0].pointsLps);
+    EXPECT_EQ(saved->measurements[1].kind, model::MeasurementKind::Angle);
+    EXPECT_EQ(saved->measurements[1].pointsLps, first.measurements[1].pointsLps);
+    EXPECT_NEAR(model::measurementValue(saved->measurements[1]), first.measurements[1].value, 1e-9);
+    auto undone = exporting::loadPlan(undoneFile);
+    ASSERT_TRUE(undone) << describe(undone.error());
+    ASSERT_EQ(undone->measurements.size(), 1u); // the angle was undone
+    EXPECT_EQ(undone->measurements[0].kind, model::MeasurementKind::Distance);
+
+    // Opening the plan again brings its measurements back, drawn on their slices.
+    GuiOptions again = fourPaneRun(ph.dir);
+    again.actions = {"plan-open:" + planFile.string(), "screenshot:" + shot("measure_reopened.png")};
+    GuiRunReport second;
+    again.report = &second;
+    ASSERT_EQ(runGui(again), 0);
+    EXPECT_TRUE(second.errors.empty()) << second.errors.front();
+    ASSERT_EQ(second.measurements.size(), 2u);
+    EXPECT_EQ(second.measurements[0].pointsLps, first.measurements[0].pointsLps);
+    EXPECT_NEAR(second.measurements[1].value, first.measurements[1].value, 1e-9);
+    auto img = render::readPng(shot("measure_reopened.png"));
+    ASSERT_TRUE(img) << describe(img.error());
+    const auto &axialPane = second.panes[1], &coronalPane = second.panes[2];
+    const std::array<float, 4> lineBox{axialPane[0] + 0.3f * axialPane[2], axialPane[1] + 0.35f * axialPane[3],
+                                       0.4f * axialPane[2], 0.25f * axialPane[3]};
+    EXPECT_GT(cyanPixels(*img, lineBox), 100) << "the saved distance is not drawn on the axial slice";
+    EXPECT_GT(cyanPixels(*img, coronalPane), 100) << "the saved angle is not drawn on the coronal slice";
+}
+
 TEST_F(GuiApp, RemembersLayoutWindowAndTabBetweenRuns) {
     const auto series = writeBallsSeries();
     GuiOptions o = fourPaneRun(series, 1100, 700);

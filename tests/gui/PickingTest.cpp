@@ -121,29 +121,35 @@ TEST(MeasurementTool, DistanceAndAngleFromClickedPoints) {
     tool.setMode(MeasureKind::Distance);
     EXPECT_FALSE(tool.addPoint({0, 0, 0}, "axial"));
     EXPECT_TRUE(tool.inProgress());
-    EXPECT_TRUE(tool.addPoint({3, 4, 12}, "axial"));
-    ASSERT_EQ(tool.measurements().size(), 1u);
-    EXPECT_DOUBLE_EQ(measurementValue(tool.measurements()[0]), 13.0);
-    EXPECT_EQ(measurementText(tool.measurements()[0]), "13.0 mm");
+    const auto distance = tool.addPoint({3, 4, 12}, "axial");
+    ASSERT_TRUE(distance);
+    EXPECT_FALSE(tool.inProgress()); // the next click starts another
+    EXPECT_EQ(distance->kind, model::MeasurementKind::Distance);
+    EXPECT_EQ(distance->pane, "axial");
+    EXPECT_DOUBLE_EQ(model::measurementValue(*distance), 13.0);
+    EXPECT_EQ(measurementText(*distance), "13.0 mm");
+    EXPECT_STREQ(measurementTitle(*distance), "Distance");
 
     tool.setMode(MeasureKind::Angle);
     tool.addPoint({10, 0, 0}, "3d");
     EXPECT_TRUE(tool.cancel()); // Esc drops the points placed so far
     EXPECT_FALSE(tool.cancel());
-    tool.addPoint({10, 0, 0}, "3d");
-    tool.addPoint({0, 0, 0}, "3d"); // the vertex
-    EXPECT_TRUE(tool.addPoint({0, 0, -7}, "3d"));
-    ASSERT_EQ(tool.measurements().size(), 2u);
-    EXPECT_NEAR(measurementValue(tool.measurements()[1]), 90.0, 1e-12);
-    EXPECT_EQ(measurementText(tool.measurements()[1]), "90.0\xc2\xb0");
-    EXPECT_EQ(tool.measurements()[1].pane, "3d");
-    tool.remove(0);
-    ASSERT_EQ(tool.measurements().size(), 1u);
-    EXPECT_EQ(tool.measurements()[0].kind, MeasureKind::Angle);
-    tool.remove(5); // out of range: nothing
-    EXPECT_EQ(tool.measurements().size(), 1u);
+    EXPECT_FALSE(tool.addPoint({10, 0, 0}, "3d"));
+    EXPECT_FALSE(tool.addPoint({0, 0, 0}, "3d")); // the vertex
+    const auto angle = tool.addPoint({0, 0, -7}, "3d");
+    ASSERT_TRUE(angle);
+    EXPECT_EQ(angle->kind, model::MeasurementKind::Angle);
+    ASSERT_EQ(angle->pointsLps.size(), 3u);
+    EXPECT_NEAR(model::measurementValue(*angle), 90.0, 1e-12);
+    EXPECT_EQ(measurementText(*angle), "90.0\xc2\xb0");
+    EXPECT_EQ(angle->pane, "3d");
+    // Degenerate and incomplete measurements measure 0.
+    EXPECT_EQ(model::measurementValue({model::MeasurementKind::Angle, {{1, 0, 0}, {1, 0, 0}, {0, 1, 0}}, ""}), 0.0);
+    EXPECT_EQ(model::measurementValue({model::MeasurementKind::Distance, {{1, 0, 0}}, ""}), 0.0);
     EXPECT_EQ(measureKindFromString("angle"), MeasureKind::Angle);
     EXPECT_EQ(measureKindFromString("area"), std::nullopt);
+    EXPECT_EQ(model::measurementKindFromString("angle"), model::MeasurementKind::Angle);
+    EXPECT_EQ(model::measurementKindFromString("none"), std::nullopt);
 }
 
 } // namespace

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <numbers>
 #include <filesystem>
 #include <thread>
 
@@ -38,6 +40,9 @@ model::Plan samplePlan(int trajectories = 2) {
     }
     p.landmarks.push_back({"L4_left_medial_branch_target", "medial_branch_target", "L4", "left",
                            {30.1, 27.2, -20.9}});
+    p.measurements.push_back({model::MeasurementKind::Distance, {{7, 2, 3}, {10, 6, 3}}, "axial"});
+    p.measurements.push_back(
+        {model::MeasurementKind::Angle, {{10, 0, 0}, {0, 0, 0}, {1, 0, 10}}, "3d"});
     p.notes = "test";
     return p;
 }
@@ -61,6 +66,29 @@ TEST(PlanFile, RoundTripsEveryField) {
     EXPECT_EQ(back->trajectories[1].side, "right");
     EXPECT_EQ(back->trajectories[0].expectedNearby, std::vector<std::string>{"dural_sac"});
     EXPECT_DOUBLE_EQ(back->safety.amberClearanceMm, 2.5);
+    ASSERT_EQ(back->measurements.size(), 2u);
+    EXPECT_EQ(back->measurements[1].kind, model::MeasurementKind::Angle);
+    EXPECT_EQ(back->measurements[1].pointsLps, p.measurements[1].pointsLps);
+    EXPECT_EQ(back->measurements[1].pane, "3d");
+    EXPECT_DOUBLE_EQ(model::measurementValue(back->measurements[0]), 5.0);
+    EXPECT_NEAR(model::measurementValue(back->measurements[1]),
+                std::atan2(10.0, 1.0) * 180.0 / std::numbers::pi, 1e-12);
+    // The value is written for readers, with its unit.
+    const std::string text = planToJson(p);
+    EXPECT_NE(text.find("\"unit\": \"deg\""), std::string::npos);
+    EXPECT_NE(text.find("\"value\": 5.0"), std::string::npos);
+}
+
+TEST(PlanFile, PlansWithoutMeasurementsStillRead) {
+    std::string text = planToJson(samplePlan(1));
+    const auto from = text.find("  \"measurements\"");
+    const auto to = text.find("  \"notes\"");
+    ASSERT_NE(from, std::string::npos);
+    text.erase(from, to - from);
+    auto back = planFromJson(text, "old.json");
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_TRUE(back->measurements.empty());
+    EXPECT_EQ(back->trajectories.size(), 1u);
 }
 
 TEST(PlanFile, BadFilesGiveErrorsThatNameTheFileAndTheProblem) {
@@ -83,6 +111,12 @@ TEST(PlanFile, BadFilesGiveErrorsThatNameTheFileAndTheProblem) {
         {replace("\"device\": \"rf-18g-10mm\",", ""), ErrorCode::ParseError, "trajectories[0].device"},
         {replace("\"frame\": \"LPS\"", "\"frame\": \"RAS\""), ErrorCode::ParseError, "LPS"},
         {replace("88.0", "\"x\""), ErrorCode::ParseError, "entryLps"},
+        {replace("\"kind\": \"distance\"", "\"kind\": \"area\""), ErrorCode::ParseError,
+         "measurements[0].kind"},
+        {replace("7.0,", "\"7\","), ErrorCode::ParseError,
+         "measurements[0].pointsLps[0]"},
+        {replace("\"kind\": \"angle\"", "\"kind\": \"distance\""), ErrorCode::ParseError,
+         "measurements[1].pointsLps must hold 2 points"},
     };
     for (const Bad& b : cases) {
         auto r = planFromJson(b.text, "case.json");

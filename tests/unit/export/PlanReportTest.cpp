@@ -170,7 +170,8 @@ TEST(PlanReport, FullReportOpensRendersAndSpansSeveralPages) {
         "DOE^JANE", "PAT-0042", "1.2.826.0.1.3680043.8.498.111", "2024-06-01", "L4 left MBRFA",
         "L5 right MBRFA", "T10 SCS lead", "rf-18g-10mm", "(42.1, 71.5, -12.4) mm", "dural_sac",
         "GREEN", "AMBER", "RED", "structure_2_13", "Device conflicts", "3D overview (posterior)",
-        "Down the needle", "fluoroscopy", "Teaching case", "canal_center_L4", lastPage};
+        "Down the needle", "fluoroscopy", "Teaching case", "canal_center_L4", "Measurements",
+        "42.0 mm", "60.0\u00b0", "Angle (vertex second)", "(18.0, 20.0, -45.0)", lastPage};
     // clang-format on
     for (const std::string& s : expected)
         EXPECT_NE(text.find(s), std::string::npos) << "report lacks " << s;

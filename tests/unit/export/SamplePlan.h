@@ -9,7 +9,7 @@
 
 namespace precis::test {
 
-/// Two needles (one with a long name), a lead with control points, three landmarks; devices from
+/// Two needles (one with a long name), a lead with control points, three landmarks, a distance and an angle; devices from
 /// the built-in catalogue.
 inline model::Plan samplePlan() {
     model::Plan p;
@@ -64,6 +64,12 @@ inline model::Plan samplePlan() {
                            "right",
                            {-16.0, 22.5, -30.0}});
     p.landmarks.push_back({"canal_center_L4", "canal_center", "L4", "midline", {0.0, 5.25, -2.0}});
+    // A 42 mm distance and a 60 degree angle.
+    p.measurements.push_back(
+        {model::MeasurementKind::Distance, {{18.0, 20.0, -3.0}, {18.0, 20.0, -45.0}}, "sagittal"});
+    p.measurements.push_back({model::MeasurementKind::Angle,
+                              {{10.0, 0.0, 0.0}, {0.0, 0.0, 0.0}, {5.0, 8.6602540378443865, 0.0}},
+                              "3d"});
     return p;
 }
 
