@@ -109,8 +109,10 @@ Commands:
         The plan commands check devices against the case's structures: the phantom's truth
         when DIR holds labels.nrrd + truth.json (written by `precis phantom`), the output of
         `precis segment` with --labels SEGDIR, else automatic segmentation of DIR (no landmarks:
-        no templates). Devices are catalogue ids (see `precis devices`; --catalog FILE to use
-        another catalogue). Plan files: versioned JSON in LPS mm (README "Plan file").
+        no templates). Roles are each kind's default unless the plan's "structureRoles" sets
+        another (evaluate, template into an existing plan, export --report). Devices are
+        catalogue ids (see `precis devices`; --catalog FILE to use another catalogue). Plan
+        files: versioned JSON in LPS mm (README "Plan file").
   plan template NAME --series DIR --out PLAN.json [--level L] [--side left|right]
        [--device ID] [--cone DEG] [--labels SEGDIR] [--catalog FILE]
         Propose a trajectory from a procedure template and add it to PLAN.json (created when

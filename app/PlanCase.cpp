@@ -113,6 +113,15 @@ PlanCase planCaseFromPhantom(const phantom::Phantom& p) {
     return c;
 }
 
+std::vector<std::string> applyPlanRoles(PlanCase& c, const model::Plan& plan) {
+    std::vector<std::string> warnings;
+    for (const std::string& name : model::applyStructureRoles(plan.structureRoles, c.structures))
+        warnings.push_back(fmt::format("the plan gives structure \"{}\" a role, but the case ({}) "
+                                       "has no structure of that name",
+                                       name, c.source));
+    return warnings;
+}
+
 Result<planning::SafetyScene> buildScene(const PlanCase& c, const Progress& progress) {
     return planning::SafetyScene::build(c.labels, c.structures, {}, progress);
 }

@@ -36,6 +36,10 @@ Result<PlanCase> loadPlanCase(const std::filesystem::path& seriesDir,
 /// A case from an in-memory phantom (benchmarks, tests): its truth labels and landmarks.
 PlanCase planCaseFromPhantom(const phantom::Phantom& p);
 
+/// Gives the case's structures the roles the plan sets (model::Plan::structureRoles), before the
+/// scene is built. Returns a warning per role whose structure this case does not have.
+std::vector<std::string> applyPlanRoles(PlanCase& c, const model::Plan& plan);
+
 /// The safety scene of a case (surfaces, BVHs, distance fields).
 Result<planning::SafetyScene> buildScene(const PlanCase& c, const Progress& progress);
 

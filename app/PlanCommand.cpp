@@ -99,6 +99,7 @@ int planEvaluate(const Args& a) {
             "this anatomy",
             plan->series.seriesInstanceUid, seriesDir.string(), c->identity.seriesInstanceUid));
     }
+    for (auto& w : applyPlanRoles(*c, *plan)) warnings.push_back(std::move(w));
     auto scene = buildScene(*c, terminalProgress());
     if (!scene) return reportError(scene.error());
     planning::EvaluateOptions eo;
@@ -287,10 +288,8 @@ int planTemplate(const Args& a) {
     auto c = loadPlanCase(seriesDir, optionValue(a, "--labels"), terminalProgress());
     if (!c) return reportError(c.error());
     printNotes(*c);
-    auto scene = buildScene(*c, terminalProgress());
-    if (!scene) return reportError(scene.error());
-
-    // Add to an existing plan file (several trajectories per plan), or start a new one.
+    // Add to an existing plan file (several trajectories per plan, planned with its roles), or
+    // start a new one.
     model::Plan plan;
     std::error_code ec;
     if (fs::exists(out, ec)) {
@@ -301,6 +300,9 @@ int planTemplate(const Args& a) {
         plan.name = fmt::format("{} plan", req.procedure);
         plan.series = seriesReference(*c);
     }
+    for (const auto& w : applyPlanRoles(*c, plan)) std::fprintf(stderr, "precis: warning: %s\n", w.c_str());
+    auto scene = buildScene(*c, terminalProgress());
+    if (!scene) return reportError(scene.error());
     auto result = planning::proposeFromTemplate(*scene, c->landmarks, req, *devices, plan.safety);
     if (!result) return reportError(result.error());
     for (const auto& n : result->notes) std::fprintf(stderr, "precis: %s\n", n.c_str());

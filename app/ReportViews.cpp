@@ -121,6 +121,7 @@ Result<EvaluatedReport> writeEvaluatedPlanReport(const model::Plan& plan,
     if (!scene && !options.seriesDir.empty()) {
         auto c = loadPlanCase(options.seriesDir, options.labelsDir, progress);
         if (c) {
+            for (auto& w : applyPlanRoles(*c, plan)) out.warnings.push_back(std::move(w));
             auto s = buildScene(*c, progress);
             if (s) {
                 loadedScene = std::move(*s);

@@ -561,7 +561,7 @@ void drawStructureImport(ViewState& s) {
     }
 }
 
-/// The case's structures changed (import, role): the planner rebuilds its safety scene.
+/// The case's structures changed (an import): the planner rebuilds its safety scene.
 void structuresChanged(ViewState& s) {
     if (!s.loaded) return;
     std::vector<model::Structure> infos;
@@ -569,13 +569,13 @@ void structuresChanged(ViewState& s) {
     s.planner.structuresChanged(s.loaded->labels, std::move(infos));
 }
 
-void setStructureRole(ViewState& s, std::size_t index, model::StructureRole role) {
-    if (index >= s.structures.size() || !s.loaded) return;
-    s.structures[index].info.role = role;
-    if (index < s.loaded->structures.size()) s.loaded->structures[index].info.role = role;
-    s.status = fmt::format("{} is now {}: rebuilding the safety scene", s.structures[index].info.name,
-                           toString(role));
-    structuresChanged(s);
+/// A role is the plan's (an undoable plan edit, saved with it); the planner rebuilds its scene.
+bool setStructureRole(ViewState& s, std::size_t index, model::StructureRole role) {
+    if (index >= s.structures.size() || s.structures[index].info.label == 0) return false;
+    const std::string& name = s.structures[index].info.name;
+    if (!s.planner.setStructureRole(name, role)) return false;
+    s.status = fmt::format("{} is now {}: rebuilding the safety scene", name, toString(role));
+    return true;
 }
 
 void drawCaseTab(ViewState& s, const render::Context& ctx) {
@@ -661,7 +661,7 @@ void drawCaseTab(ViewState& s, const render::Context& ctx) {
                                           std::string(toString(st.info.kind)).c_str(), int(st.info.label),
                                           st.triangles);
                     ImGui::TableNextColumn();
-                    const auto role = st.info.role;
+                    const auto role = s.planner.roleOf(st.info);
                     const ImVec4 roleColor = role == model::StructureRole::MustAvoid ? ImVec4(1, 0.45f, 0.4f, 1)
                                              : role == model::StructureRole::Caution ? ImVec4(1, 0.8f, 0.35f, 1)
                                              : role == model::StructureRole::Target  ? ImVec4(0.4f, 0.9f, 0.5f, 1)
@@ -1200,8 +1200,7 @@ bool runAction(ViewState& s, GlfwWindow& window, const std::string& action) {
         const std::string name = rest.substr(0, cut);
         std::size_t i = 0;
         while (i < s.structures.size() && s.structures[i].info.name != name) ++i;
-        if (!role || i == s.structures.size() || s.structures[i].info.label == 0) return false;
-        setStructureRole(s, i, *role);
+        if (!role || i == s.structures.size() || !setStructureRole(s, i, *role)) return false;
     } else if (v == "scroll" && std::sscanf(action.c_str(), "%*s %31s %lf", word, &a) == 2) {
         const int pane = paneIndex(word);
         if (pane < kPaneAxial || !s.loaded) return false;

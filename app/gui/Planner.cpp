@@ -118,19 +118,50 @@ void Planner::caseLoaded(const LoadedCase& c) {
 void Planner::structuresChanged(std::shared_ptr<const model::LabelMap> labels,
                                 std::vector<model::Structure> structures) {
     sceneTask_.reset(); // cancels a build of the previous structures
-    if (!labels) {
+    // Only labelled structures take part (surface-only imports have no voxels to avoid).
+    std::erase_if(structures, [](const model::Structure& s) { return s.label == 0; });
+    sceneLabels_ = std::move(labels);
+    sceneStructures_ = std::move(structures);
+    if (!sceneLabels_) {
         sceneNote_ = "No labelled structures beside this series: placement works, safety checks "
                      "and templates do not";
         return;
     }
     sceneNote_.clear();
-    // Only labelled structures take part (surface-only imports have no voxels to avoid).
-    std::erase_if(structures, [](const model::Structure& s) { return s.label == 0; });
+    rebuildScene();
+}
+
+void Planner::rebuildScene() {
+    sceneTask_.reset();
+    sceneRoles_ = history_.current().structureRoles;
+    std::vector<model::Structure> structures = sceneStructures_;
+    for (const std::string& name : model::applyStructureRoles(sceneRoles_, structures))
+        log::warn("the plan gives \"{}\" a role, but this case has no labelled structure of that "
+                  "name",
+                  name);
     sceneTask_ = std::make_unique<BackgroundTask<planning::SafetyScene>>(
-        [labels = std::move(labels), structures = std::move(structures)](const Progress& progress) {
+        [labels = sceneLabels_, structures = std::move(structures)](const Progress& progress) {
             return planning::SafetyScene::build(*labels, structures, {}, progress);
         },
         scene_ ? "Rebuilding safety scene" : "Building safety scene");
+}
+
+bool Planner::setStructureRole(const std::string& name, model::StructureRole role) {
+    const auto it = std::find_if(sceneStructures_.begin(), sceneStructures_.end(),
+                                 [&](const model::Structure& s) { return s.name == name; });
+    if (it == sceneStructures_.end()) return false;
+    model::Plan next = history_.current();
+    std::erase_if(next.structureRoles, [&](const auto& o) { return o.structure == name; });
+    if (role != it->role) next.structureRoles.push_back({name, role});
+    if (next.structureRoles == history_.current().structureRoles) return true;
+    commit(std::move(next), fmt::format("role {} {}", name, model::toString(role)));
+    return true;
+}
+
+model::StructureRole Planner::roleOf(const model::Structure& structure) const {
+    for (const auto& o : history_.current().structureRoles)
+        if (o.structure == structure.name) return o.role;
+    return structure.role;
 }
 
 void Planner::checkSeries() {
@@ -258,6 +289,8 @@ void Planner::commit(model::Plan next, std::string label) {
 
 void Planner::changed() {
     dirtyViews_ = true;
+    // The plan's roles decide what the scene avoids: rebuild when they changed.
+    if (sceneLabels_ && history_.current().structureRoles != sceneRoles_) rebuildScene();
     if (!active_.empty() && history_.current().find(active_) == nullptr) active_.clear();
     if (active_.empty() && !history_.current().trajectories.empty())
         active_ = history_.current().trajectories.back().name;

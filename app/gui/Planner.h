@@ -52,12 +52,18 @@ public:
     /// A case finished loading: builds its safety scene in the background (when it has labelled
     /// structures). An open plan stays open and is checked against the new series.
     void caseLoaded(const LoadedCase& c);
-    /// The case's structures changed (imported, or a role edited): rebuilds the safety scene in
-    /// the background from `labels` and `structures` (their roles decide must-avoid and
+    /// The case's structures changed (imported): rebuilds the safety scene in the background
+    /// from `labels` and `structures` with the plan's roles applied (roles decide must-avoid and
     /// caution); the plan, its history and the current scene stay until the new one is ready,
-    /// then every trajectory is re-evaluated against it.
+    /// then every trajectory is re-evaluated against it. Whenever the plan's roles change (a role
+    /// edit, undo, redo, another plan opened) the scene is rebuilt the same way.
     void structuresChanged(std::shared_ptr<const model::LabelMap> labels,
                            std::vector<model::Structure> structures);
+    /// Gives structure `name` `role` in this plan (an undoable edit, saved with the plan);
+    /// false when the case has no labelled structure of that name.
+    bool setStructureRole(const std::string& name, model::StructureRole role);
+    /// The role the plan gives `structure` (its own role unless the plan overrides it).
+    [[nodiscard]] model::StructureRole roleOf(const model::Structure& structure) const;
     /// Once a frame, outside any render pass: takes finished background work, re-evaluates after
     /// edits, uploads the overlay meshes when the plan changed, autosaves when due.
     void poll(render::Context& ctx, double autosaveIntervalS);
@@ -164,6 +170,12 @@ private:
     std::shared_ptr<const planning::SafetyScene> scene_;
     std::unique_ptr<BackgroundTask<planning::SafetyScene>> sceneTask_;
     std::string sceneNote_;
+    // What the scene is built from: the case's labels and structures (their own roles) and the
+    // plan's role overrides the current build used.
+    std::shared_ptr<const model::LabelMap> sceneLabels_;
+    std::vector<model::Structure> sceneStructures_;
+    std::vector<model::StructureRoleOverride> sceneRoles_;
+    void rebuildScene();
     std::unique_ptr<BackgroundTask<planning::TemplateResult>> proposeTask_;
     bool riskMapOn_ = false;
     std::unique_ptr<BackgroundTask<SkinRiskMap>> riskTask_;

@@ -237,6 +237,10 @@ std::string planToJson(const model::Plan& plan) {
     doc["safety"] = {{"amberClearanceMm", plan.safety.amberClearanceMm},
                      {"deviceConflictMm", plan.safety.deviceConflictMm},
                      {"tipContactZoneMm", plan.safety.tipContactZoneMm}};
+    json roles = json::array();
+    for (const model::StructureRoleOverride& o : plan.structureRoles)
+        roles.push_back({{"structure", o.structure}, {"role", model::toString(o.role)}});
+    doc["structureRoles"] = roles;
     json trajectories = json::array();
     for (const model::Trajectory& t : plan.trajectories) {
         json cps = json::array();
@@ -307,6 +311,29 @@ Result<model::Plan> planFromJson(std::string_view text, const std::string& sourc
             r.num(s, "deviceConflictMm", "safety", plan.safety.deviceConflictMm);
         plan.safety.tipContactZoneMm =
             r.num(s, "tipContactZoneMm", "safety", plan.safety.tipContactZoneMm);
+    }
+    // Optional (plans written before roles were saved have none).
+    if (const json* list = r.array(*doc, "structureRoles", "")) {
+        for (std::size_t i = 0; i < list->size() && r.error.empty(); ++i) {
+            const json& o = (*list)[i];
+            const std::string path = fmt::format("structureRoles[{}]", i);
+            model::StructureRoleOverride ro;
+            ro.structure = r.str(o, "structure", path, true);
+            const std::string role = r.str(o, "role", path, true);
+            if (!r.error.empty()) break;
+            const auto parsed = model::structureRoleFromString(role);
+            if (!parsed) {
+                r.fail(path + ".role", fmt::format("must be \"must-avoid\", \"caution\", "
+                                                   "\"target\" or \"none\" (not \"{}\")",
+                                                   role));
+                break;
+            }
+            ro.role = *parsed;
+            for (const auto& earlier : plan.structureRoles)
+                if (earlier.structure == ro.structure)
+                    r.fail(path + ".structure", fmt::format("\"{}\" is given twice", ro.structure));
+            plan.structureRoles.push_back(std::move(ro));
+        }
     }
     if (const json* list = r.array(*doc, "trajectories", "")) {
         for (std::size_t i = 0; i < list->size(); ++i) {

@@ -6,6 +6,7 @@
 //  "series":{"seriesInstanceUid":...,"studyInstanceUid":...,"frameOfReferenceUid":...,"path":...,
 //            "patientName":...,"patientId":...},
 //  "safety":{"amberClearanceMm":3,"deviceConflictMm":5,"tipContactZoneMm":3},
+//  "structureRoles":[{"structure":"paraspinal_left","role":"must-avoid"}],
 //  "trajectories":[{"name":...,"procedure":...,"level":...,"side":...,"device":"rf-18g-10mm",
 //                   "entryLps":[x,y,z],"targetLps":[x,y,z],"insertionDepthMm":0,
 //                   "bevelRotationDeg":0,"controlPointsLps":[[x,y,z],...],
@@ -13,7 +14,8 @@
 //  "landmarks":[{"name":...,"kind":...,"level":...,"side":...,"lps":[x,y,z]}],
 //  "measurements":[{"kind":"distance"|"angle","pointsLps":[[x,y,z],...],"value":...,
 //                   "unit":"mm"|"deg","pane":"axial"}],"notes":...}
-// "measurements" is optional on reading (value and unit are written for readers, recomputed).
+// "structureRoles" and "measurements" are optional on reading (a measurement's value and unit are
+// written for readers and recomputed).
 #include "core/Error.h"
 #include "model/Device.h"
 #include "model/Plan.h"

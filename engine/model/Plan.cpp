@@ -34,6 +34,21 @@ double measurementValue(const PlanMeasurement& m) {
     return std::acos(std::clamp(glm::dot(u, v) / (lu * lv), -1.0, 1.0)) * 180.0 / std::numbers::pi;
 }
 
+std::vector<std::string> applyStructureRoles(const std::vector<StructureRoleOverride>& overrides,
+                                             std::vector<Structure>& structures) {
+    std::vector<std::string> missing;
+    for (const StructureRoleOverride& o : overrides) {
+        bool found = false;
+        for (Structure& s : structures) {
+            if (s.name != o.structure) continue;
+            s.role = o.role;
+            found = true;
+        }
+        if (!found) missing.push_back(o.structure);
+    }
+    return missing;
+}
+
 bool hasFiniteCoordinates(const Trajectory& t) {
     if (!isFinite(t.entryLps) || !isFinite(t.targetLps)) return false;
     for (const glm::dvec3& c : t.controlPointsLps) {

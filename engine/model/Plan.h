@@ -3,6 +3,8 @@
 // names its series by SeriesInstanceUID (and the path it was opened from) so it can be checked
 // against the images it is opened with; display state never enters it. File format: export/
 // PlanFile.h (versioned JSON).
+#include "model/Structure.h"
+
 #include <glm/glm.hpp>
 
 #include <cstddef>
@@ -74,6 +76,19 @@ struct PlanMeasurement {
 /// an arm of the angle has no length.
 double measurementValue(const PlanMeasurement& measurement);
 
+/// A role the physician gave a structure for this plan (must-avoid, caution, target, none),
+/// replacing the role its kind gets by default. Roles decide what the safety checks avoid, so
+/// they travel with the plan like its safety settings.
+struct StructureRoleOverride {
+    std::string structure; // the structure's name
+    StructureRole role = StructureRole::None;
+    bool operator==(const StructureRoleOverride&) const = default;
+};
+
+/// Gives `structures` the roles in `overrides` (by name). Returns the names no structure has.
+std::vector<std::string> applyStructureRoles(const std::vector<StructureRoleOverride>& overrides,
+                                             std::vector<Structure>& structures);
+
 /// Safety settings that belong to the plan (they change verdicts, so they travel with it).
 struct SafetySettings {
     double amberClearanceMm = 3.0;  // must-avoid closer than this (but not touched): amber
@@ -98,6 +113,7 @@ struct Plan {
     std::vector<Trajectory> trajectories;
     std::vector<PlanLandmark> landmarks;
     SafetySettings safety;
+    std::vector<StructureRoleOverride> structureRoles;
     std::vector<PlanMeasurement> measurements;
     std::string notes;
 

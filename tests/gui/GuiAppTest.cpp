@@ -1225,17 +1225,42 @@ TEST_F(GuiApp, ARoleMadeMustAvoidIsAvoidedByThePlan) {
     EXPECT_EQ(t.verdict, "red");
     EXPECT_NE(std::find(t.collisions.begin(), t.collisions.end(), "paraspinal_left"), t.collisions.end());
 
+    // The role belongs to the plan: saved with it, undone and redone with it; set back to the
+    // structure's own role (none), the plan no longer lists it.
+    const auto dir = precis::test::makeTempDir("gui-role-plan");
+    const auto withRole = dir / "with-role.json", undone = dir / "undone.json", none = dir / "none.json";
     GuiOptions back = fourPaneRun(ph.dir);
     back.actions = {"tab plan", "propose mbrfa L4 left", "role paraspinal_left must-avoid",
-                    "role paraspinal_left none"};
+                    "plan-save:" + withRole.string(), "undo", "plan-save:" + undone.string(), "redo",
+                    "role paraspinal_left none", "plan-save:" + none.string()};
     GuiRunReport again;
     back.report = &again;
     ASSERT_EQ(runGui(back), 0);
+    auto saved = exporting::loadPlan(withRole);
+    ASSERT_TRUE(saved) << describe(saved.error());
+    ASSERT_EQ(saved->structureRoles.size(), 1u);
+    EXPECT_EQ(saved->structureRoles[0].structure, "paraspinal_left");
+    EXPECT_EQ(saved->structureRoles[0].role, model::StructureRole::MustAvoid);
+    auto undonePlan = exporting::loadPlan(undone);
+    ASSERT_TRUE(undonePlan) << describe(undonePlan.error());
+    EXPECT_TRUE(undonePlan->structureRoles.empty());
+    EXPECT_EQ(undonePlan->trajectories.size(), 1u); // only the role was undone
+    auto nonePlan = exporting::loadPlan(none);
+    ASSERT_TRUE(nonePlan) << describe(nonePlan.error());
+    EXPECT_TRUE(nonePlan->structureRoles.empty());
     ASSERT_EQ(again.trajectories.size(), 1u);
     EXPECT_NE(again.trajectories[0].verdict, "red");
     EXPECT_EQ(std::find(again.trajectories[0].collisions.begin(), again.trajectories[0].collisions.end(),
                         "paraspinal_left"),
               again.trajectories[0].collisions.end());
+    // Opening the saved plan brings its role back: the scene is rebuilt and the needle is red.
+    GuiOptions reopen = fourPaneRun(ph.dir);
+    reopen.actions = {"plan-open:" + withRole.string()};
+    GuiRunReport reopened;
+    reopen.report = &reopened;
+    ASSERT_EQ(runGui(reopen), 0);
+    ASSERT_EQ(reopened.trajectories.size(), 1u);
+    EXPECT_EQ(reopened.trajectories[0].verdict, "red");
     // A role for a structure that does not exist fails the run.
     GuiOptions bad = fourPaneRun(ph.dir);
     bad.actions = {"role no_such_structure caution"};

@@ -173,6 +173,27 @@ TEST(PlanCli, TemplateEvaluateAndSuggestOnThePhantom) {
         EXPECT_EQ(tr["verdict"], "green");
         EXPECT_EQ(tr["entryLps"].size(), 3u);
     }
+    // The plan's roles: the paraspinal muscle the medial-branch needle crosses, made must-avoid
+    // in the plan, makes it red; a role for a structure the case lacks is a warning.
+    {
+        json withRoles = json::parse(precis::readFile(plan).value_or("{}"));
+        withRoles["structureRoles"] = json::array({{{"structure", "paraspinal_left"}, {"role", "must-avoid"}},
+                                                   {{"structure", "no_such_structure"}, {"role", "caution"}}});
+        const std::string rolesPlan = (dir / "roles.json").string();
+        ASSERT_TRUE(precis::writeFileAtomically(rolesPlan, withRoles.dump(2)));
+        CliRun r = runPrecis("plan evaluate '" + rolesPlan + "'");
+        ASSERT_EQ(r.exitCode, 0) << r.err;
+        const json rj = json::parse(r.out);
+        ASSERT_EQ(rj["trajectories"].size(), 2u);
+        const json& mbrfa = rj["trajectories"][0];
+        EXPECT_EQ(mbrfa["verdict"], "red");
+        bool crossed = false;
+        for (const auto& c : mbrfa["collisions"])
+            crossed |= c["structure"] == "paraspinal_left" && c["role"] == "must-avoid";
+        EXPECT_TRUE(crossed) << mbrfa.dump(1);
+        ASSERT_EQ(rj["warnings"].size(), 1u);
+        EXPECT_NE(rj["warnings"][0].get<std::string>().find("no_such_structure"), std::string::npos);
+    }
     // The plan's series by UID: evaluating against another series warns and keeps the plan.
     const std::string before = precis::readFile(plan).value_or("");
 

@@ -2,6 +2,7 @@
 
 #include "support/TestSupport.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -13,6 +14,7 @@
 #include <numbers>
 #include <filesystem>
 #include <thread>
+#include <utility>
 
 namespace precis::exporting {
 namespace {
@@ -22,6 +24,8 @@ model::Plan samplePlan(int trajectories = 2) {
     p.name = "L4 bilateral MBRFA";
     p.series = {"1.2.3.4", "1.2.3", "1.2.3.9", "/data/ct", "PHANTOM^LUMBAR", "PH0001"};
     p.safety.amberClearanceMm = 2.5;
+    p.structureRoles = {{"paraspinal_left", model::StructureRole::MustAvoid},
+                        {"dural_sac", model::StructureRole::Caution}};
     for (int i = 0; i < trajectories; ++i) {
         model::Trajectory t;
         t.name = "trajectory " + std::to_string(i);
@@ -66,6 +70,7 @@ TEST(PlanFile, RoundTripsEveryField) {
     EXPECT_EQ(back->trajectories[1].side, "right");
     EXPECT_EQ(back->trajectories[0].expectedNearby, std::vector<std::string>{"dural_sac"});
     EXPECT_DOUBLE_EQ(back->safety.amberClearanceMm, 2.5);
+    EXPECT_EQ(back->structureRoles, p.structureRoles);
     ASSERT_EQ(back->measurements.size(), 2u);
     EXPECT_EQ(back->measurements[1].kind, model::MeasurementKind::Angle);
     EXPECT_EQ(back->measurements[1].pointsLps, p.measurements[1].pointsLps);
@@ -79,15 +84,19 @@ TEST(PlanFile, RoundTripsEveryField) {
     EXPECT_NE(text.find("\"value\": 5.0"), std::string::npos);
 }
 
-TEST(PlanFile, PlansWithoutMeasurementsStillRead) {
+TEST(PlanFile, PlansWithoutMeasurementsOrRolesStillRead) {
     std::string text = planToJson(samplePlan(1));
-    const auto from = text.find("  \"measurements\"");
-    const auto to = text.find("  \"notes\"");
-    ASSERT_NE(from, std::string::npos);
-    text.erase(from, to - from);
+    for (const auto& [key, next] : {std::pair{"measurements", "notes"}, {"structureRoles", "trajectories"}}) {
+        const auto from = text.find(fmt::format("  \"{}\"", key));
+        const auto to = text.find(fmt::format("  \"{}\"", next));
+        ASSERT_NE(from, std::string::npos);
+        ASSERT_NE(to, std::string::npos);
+        text.erase(from, to - from);
+    }
     auto back = planFromJson(text, "old.json");
     ASSERT_TRUE(back.has_value()) << back.error().message;
     EXPECT_TRUE(back->measurements.empty());
+    EXPECT_TRUE(back->structureRoles.empty());
     EXPECT_EQ(back->trajectories.size(), 1u);
 }
 
@@ -117,6 +126,12 @@ TEST(PlanFile, BadFilesGiveErrorsThatNameTheFileAndTheProblem) {
          "measurements[0].pointsLps[0]"},
         {replace("\"kind\": \"angle\"", "\"kind\": \"distance\""), ErrorCode::ParseError,
          "measurements[1].pointsLps must hold 2 points"},
+        {replace("\"role\": \"caution\"", "\"role\": \"forbidden\""), ErrorCode::ParseError,
+         "structureRoles[1].role"},
+        {replace("\"structure\": \"dural_sac\"", "\"structure\": \"paraspinal_left\""),
+         ErrorCode::ParseError, "structureRoles[1].structure \"paraspinal_left\" is given twice"},
+        {replace("\"structure\": \"dural_sac\",", ""), ErrorCode::ParseError,
+         "structureRoles[1].structure is missing"},
     };
     for (const Bad& b : cases) {
         auto r = planFromJson(b.text, "case.json");
