@@ -482,7 +482,7 @@ void Planner::addMeasurement(model::PlanMeasurement measurement) {
     model::Plan next = history_.current();
     const std::string label = fmt::format("measure {} {:.1f} {}", model::toString(measurement.kind),
                                           model::measurementValue(measurement),
-                                          measurement.kind == model::MeasurementKind::Angle ? "deg" : "mm");
+                                          model::measurementUnit(measurement.kind));
     next.measurements.push_back(std::move(measurement));
     commit(std::move(next), label);
 }

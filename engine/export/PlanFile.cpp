@@ -272,11 +272,10 @@ std::string planToJson(const model::Plan& plan) {
     for (const model::PlanMeasurement& m : plan.measurements) {
         json points = json::array();
         for (const glm::dvec3& p : m.pointsLps) points.push_back(vec3(p));
-        const bool angle = m.kind == model::MeasurementKind::Angle;
         measurements.push_back({{"kind", model::toString(m.kind)},
                                 {"pointsLps", points},
                                 {"value", model::measurementValue(m)},
-                                {"unit", angle ? "deg" : "mm"},
+                                {"unit", model::measurementUnit(m.kind)},
                                 {"pane", m.pane}});
     }
     doc["measurements"] = measurements;

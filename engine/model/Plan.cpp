@@ -24,6 +24,10 @@ std::size_t measurementPointCount(MeasurementKind kind) {
     return kind == MeasurementKind::Angle ? 3 : 2;
 }
 
+std::string_view measurementUnit(MeasurementKind kind) {
+    return kind == MeasurementKind::Angle ? "deg" : "mm";
+}
+
 double measurementValue(const PlanMeasurement& m) {
     if (m.pointsLps.size() != measurementPointCount(m.kind)) return 0;
     const auto& p = m.pointsLps;

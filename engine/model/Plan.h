@@ -65,6 +65,8 @@ std::string_view toString(MeasurementKind kind); // "distance", "angle"
 std::optional<MeasurementKind> measurementKindFromString(std::string_view name);
 /// 2 for a distance, 3 for an angle.
 std::size_t measurementPointCount(MeasurementKind kind);
+/// The unit of measurementValue: "mm" for a distance, "deg" for an angle.
+std::string_view measurementUnit(MeasurementKind kind);
 
 struct PlanMeasurement {
     MeasurementKind kind = MeasurementKind::Distance;
